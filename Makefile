@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Everything lives in .venv inside the checkout; nothing is installed globally.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_QUERY ?= where do we split identifiers into words for the embedding text
+
+.PHONY: setup demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Index this repository and answer a semantic search over it.
+demo: setup
+	$(BIN)/quiver symbols server/quiver --limit 15
+
+lint: setup
+	$(BIN)/ruff check server tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: setup
+	$(BIN)/python benchmarks/parse.py
+
+clean:
+	rm -rf $(VENV) .quiver-cache .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Embedding models (loaded offline) and the text a symbol is embedded from."""

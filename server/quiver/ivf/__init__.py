@@ -1,0 +1,1 @@
+"""ivf stage of the pipeline."""

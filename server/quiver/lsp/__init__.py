@@ -1,0 +1,1 @@
+"""lsp stage of the pipeline."""
