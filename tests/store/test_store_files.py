@@ -1,4 +1,4 @@
-"""Atomic writes, array files, manifests, garbage collection and the writer lock behave as published."""
+"""Atomic writes, array files, manifests, GC and the writer lock behave as published."""
 
 from __future__ import annotations
 
@@ -186,7 +186,7 @@ def test_identity_checks_name_the_dimension_and_the_model() -> None:
     manifest = _manifest()
     check_identity(manifest, dim=4, model_id="model-a")
     check_identity(manifest, dim=None, model_id=None)
-    with pytest.raises(DimensionMismatchError, match="4-dimensional.*produces 8"):
+    with pytest.raises(DimensionMismatchError, match=r"4-dimensional.*produces 8"):
         check_identity(manifest, dim=8, model_id=None)
     with pytest.raises(ModelMismatchError, match="model-b"):
         check_identity(manifest, dim=None, model_id="model-b")
