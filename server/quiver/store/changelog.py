@@ -82,16 +82,16 @@ def scan_frames(data: bytes | memoryview, *, base_offset: int = 0) -> LogScan:
 
 
 def read_change_log(
-    path: Path, *, start: int = 0, length: int | None = None
+    path: Path, *, start: int = 0, length: int | None = None, prefix_crc: int = 0
 ) -> tuple[LogScan, int]:
     """Read the records of ``path`` between ``start`` and ``length`` (the committed length).
 
     With ``start == 0`` the file header is checked and skipped. Returns the scan and the
-    CRC-32 of the bytes read (chain it with ``zlib.crc32(data, previous)`` semantics: the
-    caller combines it with the CRC of the prefix it already verified). With a committed
-    ``length``, a file shorter than it or a damaged frame inside it raises
-    ``IndexCorruptError``; without one, a torn tail is reported in the scan.
-    Cost: reads ``length - start`` bytes.
+    CRC-32 of bytes ``0..length``, computed from ``prefix_crc`` (the CRC of bytes
+    ``0..start`` the caller already verified) and the bytes read, so it can be compared
+    with the manifest's checksum. With a committed ``length``, a file shorter than it or
+    a damaged frame inside it raises ``IndexCorruptError``; without one, a torn tail is
+    reported in the scan. Cost: reads ``length - start`` bytes.
     """
     with path.open("rb") as handle:
         handle.seek(start)
@@ -112,7 +112,7 @@ def read_change_log(
     scan = scan_frames(body, base_offset=body_offset)
     if length is not None and scan.torn:
         raise _corrupt(path, f"the record at byte {scan.end} is cut short or fails its checksum")
-    return scan, zlib.crc32(data)
+    return scan, zlib.crc32(data, prefix_crc)
 
 
 class ChangeLogWriter:
