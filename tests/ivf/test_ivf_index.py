@@ -488,14 +488,14 @@ def test_a_dimension_mismatch_names_both_dimensions(
     tmp_path: Path, rng: np.random.Generator
 ) -> None:
     _trained(tmp_path / "ix", rng).close()
-    with pytest.raises(DimensionMismatchError, match="16-dimensional.*384") as raised:
+    with pytest.raises(DimensionMismatchError, match=r"16-dimensional.*384") as raised:
         IVFIndex.open(tmp_path / "ix", dim=384)
     assert "--rebuild" in str(raised.value).splitlines()[-1]
 
 
 def test_a_model_mismatch_names_both_models(tmp_path: Path, rng: np.random.Generator) -> None:
     _trained(tmp_path / "ix", rng).close()
-    with pytest.raises(ModelMismatchError, match="test-model.*other"):
+    with pytest.raises(ModelMismatchError, match=r"test-model.*other"):
         IVFIndex.open(tmp_path / "ix", model_id="other")
 
 
