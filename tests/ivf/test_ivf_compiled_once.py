@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import quiver.ivf.jit as jit
+from quiver.ivf import jit
 
 _REPO_SERVER = Path(jit.__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""Properties: exhaustive probing is exact, updates never lose or duplicate ids, reopening is faithful.
+"""Properties: full probing is exact; updates never lose or duplicate ids; reopening is faithful.
 
 Vectors are on a grid of quarters (see ``grid_vectors``), so every score is exact in
 float32 and results can be compared with brute force by ``==``, ties included.
@@ -39,7 +39,7 @@ def _queries(rng: np.random.Generator, count: int) -> npt.NDArray[np.float32]:
     nlist=st.integers(1, 8),
     k=st.integers(1, 25),
 )
-def test_searching_every_list_equals_brute_force_exactly(
+def test_searching_every_list_equals_brute_force_exactly(  # noqa: PLR0917 - hypothesis
     seed: int,
     trained_count: int,
     delta_count: int,
