@@ -568,7 +568,11 @@ class IVFIndex:
             )
         probe_count = self.nprobe if nprobe is None else self._check_nprobe(nprobe)
         snapshot = self._state.snapshot
-        probes = _probe_lists(snapshot.lists.centroids, matrix, probe_count)
+        centroids = snapshot.lists.centroids
+        if matrix.shape[0] == 1 and 0 < probe_count < centroids.shape[0]:
+            probes = kernels.top_centroids(centroids, matrix[0], probe_count).reshape(1, -1)
+        else:
+            probes = _probe_lists(centroids, matrix, probe_count)
         args = (
             snapshot.lists.offsets,
             snapshot.lists.vectors,
@@ -598,10 +602,9 @@ class IVFIndex:
         centroids = self._state.snapshot.lists.centroids
         if centroids.shape[0] == 0:
             return np.empty(0, dtype=np.int32)
-        scores = centroids @ matrix[0]
-        top = _top_indices(scores, min(count, centroids.shape[0]))
-        order = np.lexsort((top, -scores[top]))
-        return top[order].astype(np.int32)
+        top = kernels.top_centroids(centroids, matrix[0], min(count, centroids.shape[0]))
+        chosen: Int32Array = top.astype(np.int32)
+        return chosen
 
     def assign(self, vectors: FloatMatrix) -> Int32Array:
         """Nearest centroid (highest inner product, lowest id on ties) of each vector.
@@ -1084,13 +1087,6 @@ class IVFIndex:
                 "Use the symbol ids from quiver.ids.SymbolId, which are never negative.",
             )
         return wanted
-
-
-def _top_indices(scores: npt.NDArray[np.float32], count: int) -> Int64Array:
-    """Indices of the ``count`` highest scores (unordered)."""
-    if count >= scores.shape[0]:
-        return np.arange(scores.shape[0], dtype=np.int64)
-    return np.argpartition(-scores, count - 1)[:count].astype(np.int64)
 
 
 def _probe_lists(centroids: FloatMatrix, queries: FloatMatrix, nprobe: int) -> Int64Array:

@@ -269,3 +269,69 @@ def kmeans_plus_plus(vectors: Array, k: int, first: int, uniforms: Array) -> Arr
                 total += diff * diff
             nearest[i] = min(nearest[i], total)
     return chosen
+
+
+@kernel()
+def top_centroids(centroids: Array, query: Array, count: int) -> Array:
+    """The ``count`` centroids with the highest inner product with ``query``, best first.
+
+    Ties go to the lower centroid id. Serial: for one query this beats a BLAS call,
+    whose thread hand-off costs more than the product on a busy machine.
+    """
+    heap_scores = np.empty(count, dtype=np.float32)
+    heap_ids = np.empty(count, dtype=np.int64)
+    filled = 0
+    for centroid in range(centroids.shape[0]):
+        score = _dot(query, centroids, centroid)
+        if filled == count and score < heap_scores[0]:
+            continue
+        filled = _offer(heap_scores, heap_ids, filled, score, centroid)
+    chosen = np.empty(filled, dtype=np.int64)
+    size = filled
+    while size > 0:
+        chosen[size - 1] = heap_ids[0]
+        size -= 1
+        if size > 0:
+            heap_scores[0] = heap_scores[size]
+            heap_ids[0] = heap_ids[size]
+            _sift_down(heap_scores, heap_ids, size)
+    return chosen
+
+
+@kernel()
+def nearest_centroids(vectors: Array, centroids: Array) -> tuple[Array, Array]:
+    """Nearest centroid (lowest id on ties) and its score for a small batch of vectors.
+
+    Serial and blocked four vectors at a time: each centroid row is loaded once per
+    block and the batch stays in cache. For small batches this beats a threaded BLAS
+    product, whose thread hand-offs cost more than the arithmetic on a busy machine.
+    """
+    count = vectors.shape[0]
+    dim = vectors.shape[1]
+    labels = np.zeros(count, dtype=np.int32)
+    best = np.full(count, -np.inf, dtype=np.float32)
+    for centroid in range(centroids.shape[0]):
+        row = 0
+        while row + 4 <= count:
+            s0 = np.float32(0.0)
+            s1 = np.float32(0.0)
+            s2 = np.float32(0.0)
+            s3 = np.float32(0.0)
+            for j in range(dim):
+                value = centroids[centroid, j]
+                s0 += value * vectors[row, j]
+                s1 += value * vectors[row + 1, j]
+                s2 += value * vectors[row + 2, j]
+                s3 += value * vectors[row + 3, j]
+            for offset, score in enumerate((s0, s1, s2, s3)):
+                if score > best[row + offset]:
+                    best[row + offset] = score
+                    labels[row + offset] = centroid
+            row += 4
+        while row < count:
+            score = _dot(vectors[row], centroids, centroid)
+            if score > best[row]:
+                best[row] = score
+                labels[row] = centroid
+            row += 1
+    return labels, best
