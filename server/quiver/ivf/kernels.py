@@ -257,7 +257,8 @@ def search_one(  # noqa: PLR0917 - numba kernels take positional arguments only
 @kernel(parallel=True)
 def search_many(  # noqa: PLR0917 - numba kernels take positional arguments only
     queries: Array,
-    probes: Array,
+    centroid_scores: Array,
+    nprobe: int,
     offsets: Array,
     vectors: Array,
     codes: Array,
@@ -270,13 +271,18 @@ def search_many(  # noqa: PLR0917 - numba kernels take positional arguments only
     rerank: int,
     k: int,
 ) -> tuple[Array, Array]:
-    """A batch of queries, one per thread: scores (nq, k) and ids (nq, k)."""
+    """A batch of queries, one per thread: scores (nq, k) and ids (nq, k).
+
+    ``centroid_scores`` (nq, nlist) comes from one BLAS product; each thread picks its
+    query's ``nprobe`` best lists from its row.
+    """
     count = queries.shape[0]
     scores = np.empty((count, k), dtype=np.float32)
     found = np.empty((count, k), dtype=np.int64)
     for i in numba.prange(count):
+        probes = _best_of(centroid_scores[i], nprobe)
         _search_into(
-            queries[i], probes[i], offsets, vectors, codes, scales, ids, dead, delta_vectors,
+            queries[i], probes, offsets, vectors, codes, scales, ids, dead, delta_vectors,
             delta_ids, delta_dead, rerank, scores[i], found[i],
         )  # fmt: skip
     return scores, found
@@ -362,20 +368,17 @@ def kmeans_plus_plus(vectors: Array, k: int, first: int, uniforms: Array) -> Arr
 
 
 @kernel()
-def top_centroids(centroids: Array, query: Array, count: int) -> Array:
-    """The ``count`` centroids with the highest inner product with ``query``, best first.
-
-    Ties go to the lower centroid id. Serial: for one query this beats a BLAS call,
-    whose thread hand-off costs more than the product on a busy machine.
-    """
+def _best_of(scores: Array, count: int) -> Array:
+    """Indices of the ``count`` highest ``scores``, best first (ties: lower index)."""
+    count = min(count, scores.shape[0])
     heap_scores = np.empty(count, dtype=np.float32)
     heap_ids = np.empty(count, dtype=np.int64)
     filled = 0
-    for centroid in range(centroids.shape[0]):
-        score = _dot(query, centroids, centroid)
+    for index in range(scores.shape[0]):
+        score = scores[index]
         if filled == count and score < heap_scores[0]:
             continue
-        filled = _offer(heap_scores, heap_ids, filled, score, centroid)
+        filled = _offer(heap_scores, heap_ids, filled, score, index)
     chosen = np.empty(filled, dtype=np.int64)
     size = filled
     while size > 0:
@@ -386,6 +389,19 @@ def top_centroids(centroids: Array, query: Array, count: int) -> Array:
             heap_ids[0] = heap_ids[size]
             _sift_down(heap_scores, heap_ids, size)
     return chosen
+
+
+@kernel()
+def top_centroids(centroids: Array, query: Array, count: int) -> Array:
+    """The ``count`` centroids with the highest inner product with ``query``, best first.
+
+    Ties go to the lower centroid id. Serial: for one query this beats a BLAS call,
+    whose thread hand-off costs more than the product on a busy machine.
+    """
+    scores = np.empty(centroids.shape[0], dtype=np.float32)
+    for centroid in range(centroids.shape[0]):
+        scores[centroid] = _dot(query, centroids, centroid)
+    return _best_of(scores, count)
 
 
 @kernel()
