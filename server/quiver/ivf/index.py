@@ -30,10 +30,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -45,29 +45,23 @@ from quiver.ivf import kernels
 from quiver.ivf.errors import IndexReadOnlyError, InvalidVectorError, TrainingError
 from quiver.ivf.jit import PARALLEL_LOCK
 from quiver.ivf.kmeans import assign_to_centroids, default_nlist, default_sample_size, train_kmeans
+from quiver.ivf.state import SCAN_MODES, IndexSettings, IndexState, load_state, replay
 from quiver.ivf.storage import (
     LOG_SUFFIX,
     MAX_RECORD_ROWS,
-    OP_ADD,
     ROLE_CENTROIDS,
     ROLE_CHANGES,
-    BoolArray,
-    ChangeRecord,
-    DeltaSegment,
     Int32Array,
     Int64Array,
     InvertedLists,
     RowSource,
-    decode_record,
     encode_add,
     encode_remove,
-    map_lists,
     read_only,
     write_lists,
 )
 from quiver.store import (
     ChangeLogWriter,
-    FileEntry,
     Manifest,
     WriterLock,
     check_identity,
@@ -75,21 +69,16 @@ from quiver.store import (
     data_file_name,
     files_to_keep,
     manifest_stamp,
-    read_change_log,
     read_manifest,
     verify_file,
     write_manifest,
 )
-from quiver.store.atomic import crc32_hex
 from quiver.store.manifest import ManifestMissingError, ManifestStamp
 
 INDEX_KIND = "quiver-ivf-flat"
 #: Bump when the meaning of any file changes; an index of another version is rebuilt.
 FORMAT_VERSION = 1
 METRIC = "ip"
-#: How lists are scanned: "int8" scores the int8 copy and re-ranks the best candidates
-#: from float32 (2x faster at equal recall, measured); "float32" scores every row exactly.
-SCAN_MODES = ("int8", "float32")
 #: int8 scanning re-scores max(RERANK_PER_RESULT · k, MIN_RERANK) candidates in float32.
 RERANK_PER_RESULT = 4
 MIN_RERANK = 40
@@ -105,7 +94,6 @@ IMBALANCE_GROWTH_FOR_RETRAIN = 2.0
 #: ... or when the ideal ``nlist`` for the current size is this many times smaller or larger.
 NLIST_DRIFT_FOR_RETRAIN = 2.0
 
-T = TypeVar("T")
 _SERIAL = re.compile(r"-(\d{12})\.")
 
 
@@ -133,215 +121,6 @@ def imbalance_factor(sizes: npt.NDArray[np.integer[Any]]) -> float:
     if total == 0 or sizes.size == 0:
         return 1.0
     return float(sizes.size * np.square(sizes.astype(np.float64)).sum() / (total * total))
-
-
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
-    """Everything one search reads, frozen: later changes build a new snapshot."""
-
-    lists: InvertedLists
-    dead: BoolArray
-    delta_vectors: FloatMatrix
-    delta_ids: Int64Array
-    delta_dead: BoolArray
-
-
-class _State:
-    """The index content (lists + tombstones + delta) and how to change it.
-
-    Both the writer's own changes and a reader's replay of the change log go through
-    ``apply``, so a reader reconstructs exactly the writer's state.
-    """
-
-    def __init__(self, lists: InvertedLists, dim: int) -> None:
-        self.lists = lists
-        self.dim = dim
-        self.dead = read_only(np.zeros(lists.rows, dtype=bool))
-        self.dead_count = 0
-        self.delta = DeltaSegment(dim)
-        self.snapshot = self._make_snapshot()
-
-    def _make_snapshot(self) -> _Snapshot:
-        return _Snapshot(
-            lists=self.lists,
-            dead=self.dead,
-            delta_vectors=self.delta.vectors,
-            delta_ids=self.delta.ids,
-            delta_dead=self.delta.dead,
-        )
-
-    @property
-    def ntotal(self) -> int:
-        return self.lists.rows - self.dead_count + self.delta.live
-
-    def _kill_in_lists(self, ids: Int64Array) -> int:
-        found, positions = self.lists.lookup(ids)
-        positions = positions[found]
-        positions = positions[~self.dead[positions]]
-        if positions.size == 0:
-            return 0
-        dead = self.dead.copy()
-        dead[positions] = True
-        self.dead = read_only(dead)
-        self.dead_count += int(positions.size)
-        return int(positions.size)
-
-    def add(self, ids: Int64Array, clusters: Int32Array, vectors: FloatMatrix) -> None:
-        """Add rows (a later duplicate id in the batch wins; an existing id is replaced)."""
-        reversed_first = np.unique(ids[::-1], return_index=True)[1]
-        keep = np.zeros(ids.shape[0], dtype=bool)
-        keep[ids.shape[0] - 1 - reversed_first] = True
-        unique_ids = ids[keep]
-        self._kill_in_lists(unique_ids)
-        self.delta.kill(unique_ids)
-        self.delta.append(ids, clusters, vectors, ~keep)
-        self.snapshot = self._make_snapshot()
-
-    def remove(self, ids: Int64Array) -> int:
-        """Tombstone every live id of ``ids``; returns how many were live."""
-        unique_ids = np.unique(ids)
-        removed = self._kill_in_lists(unique_ids) + int(self.delta.kill(unique_ids).size)
-        self.snapshot = self._make_snapshot()
-        return removed
-
-    def apply(self, record: ChangeRecord) -> None:
-        """Replay one change-log record."""
-        if record.op == OP_ADD:
-            assert record.clusters is not None and record.vectors is not None
-            self.add(record.ids, record.clusters, record.vectors)
-        else:
-            self.remove(record.ids)
-
-    def live_list_rows(self) -> Int64Array:
-        return np.flatnonzero(~self.dead).astype(np.int64)
-
-    def list_sizes(self) -> npt.NDArray[np.int64]:
-        """Live vectors per list, delta included."""
-        nlist = self.lists.nlist
-        sizes = np.diff(self.lists.offsets).astype(np.int64)
-        if self.dead_count:
-            dead_rows = np.flatnonzero(self.dead)
-            sizes -= np.bincount(self.lists.clusters_of_rows(dead_rows), minlength=nlist)
-        slots = self.delta.live_slots()
-        clusters = self.delta.clusters[slots]
-        clusters = clusters[clusters >= 0]
-        if clusters.size:
-            sizes += np.bincount(clusters, minlength=nlist)
-        return sizes
-
-
-@dataclass(frozen=True, slots=True)
-class _Settings:
-    """What the manifest's ``params`` hold for this kind of index."""
-
-    nlist: int | None
-    nprobe: int | None
-    seed: int
-    clustering_epoch: int
-    trained_on: int
-    trained_imbalance: float
-    next_serial: int
-    scan: str
-
-    def to_params(self) -> dict[str, Any]:
-        return {
-            "scan": self.scan,
-            "nlist": self.nlist,
-            "nprobe": self.nprobe,
-            "seed": self.seed,
-            "clustering_epoch": self.clustering_epoch,
-            "trained_on": self.trained_on,
-            "trained_imbalance": self.trained_imbalance,
-            "next_serial": self.next_serial,
-        }
-
-    @classmethod
-    def from_manifest(cls, manifest: Manifest, directory: Path) -> _Settings:
-        params = manifest.params
-
-        def number(key: str, *, optional: bool = False) -> int | None:
-            value = params[key]
-            if value is None and optional:
-                return None
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise TypeError(key)
-            return value
-
-        try:
-            scan = params["scan"]
-            if scan not in SCAN_MODES:
-                raise TypeError("scan")
-            imbalance = params["trained_imbalance"]
-            if not isinstance(imbalance, int | float) or isinstance(imbalance, bool):
-                raise TypeError("trained_imbalance")
-            settings = cls(
-                nlist=number("nlist", optional=True),
-                nprobe=number("nprobe", optional=True),
-                seed=number("seed") or 0,
-                clustering_epoch=number("clustering_epoch") or 0,
-                trained_on=number("trained_on") or 0,
-                trained_imbalance=float(imbalance),
-                next_serial=number("next_serial") or 0,
-                scan=str(scan),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise IndexCorruptError(
-                f"The index manifest in {directory} lacks a valid {error} setting.",
-                "Delete the index directory and re-index with `quiver index --rebuild`.",
-            ) from None
-        return settings
-
-
-def _load_state(directory: Path, manifest: Manifest) -> tuple[_State, FileEntry, int]:
-    """Map the lists and replay the change log of ``manifest``; returns state, log entry, CRC."""
-    lists = map_lists(
-        directory, {r: e for r, e in manifest.files.items() if r != ROLE_CHANGES}, manifest.dim
-    )
-    state = _State(lists, manifest.dim)
-    log_entry = manifest.files.get(ROLE_CHANGES)
-    if log_entry is None:
-        raise IndexCorruptError(
-            f"The index manifest in {directory} names no change log.",
-            "Delete the index directory and re-index with `quiver index --rebuild`.",
-        )
-    crc = _replay(directory, state, log_entry, start=0, prefix_crc=0)
-    return state, log_entry, crc
-
-
-def _replay(
-    directory: Path, state: _State, entry: FileEntry, *, start: int, prefix_crc: int
-) -> int:
-    """Apply the log records between ``start`` and ``entry.size``; returns the CRC of the prefix.
-
-    Every record is decoded and checked before the first one is applied, so a damaged
-    log leaves ``state`` untouched. Raises ``IndexCorruptError``.
-    """
-    path = directory / entry.name
-    scan, crc = read_change_log(path, start=start, length=entry.size, prefix_crc=prefix_crc)
-    if crc32_hex(crc) != entry.checksum:
-        raise IndexCorruptError(
-            f"The change log {path} fails its checksum.",
-            "Delete the index directory and re-index with `quiver index --rebuild`.",
-        )
-    records = [decode_record(payload, state.dim, path) for payload in scan.payloads]
-    nlist = state.lists.nlist
-    for record in records:
-        clusters = record.clusters
-        if clusters is None or clusters.size == 0:
-            continue
-        valid = (
-            bool(np.all(clusters == -1))
-            if nlist == 0
-            else (int(clusters.min()) >= 0 and int(clusters.max()) < nlist)
-        )
-        if not valid:
-            raise IndexCorruptError(
-                f"The change log {path} assigns vectors to lists that do not exist.",
-                "Delete the index directory and re-index with `quiver index --rebuild`.",
-            )
-    for record in records:
-        state.apply(record)
-    return crc
 
 
 def _existing_serial(directory: Path) -> int:
@@ -374,8 +153,8 @@ class IVFIndex:
         self._lock = lock
         self._manifest = manifest
         self._stamp = stamp
-        self._settings = _Settings.from_manifest(manifest, directory)
-        self._state, self._log_entry, self._log_crc = _load_state(directory, manifest)
+        self._settings = IndexSettings.from_manifest(manifest, directory)
+        self._state, self._log_entry, self._log_crc = load_state(directory, manifest)
         self._nprobe_override: int | None = None
         self._log: ChangeLogWriter | None = None
         self._pending: list[tuple[int, int] | bytes] = []
@@ -442,7 +221,7 @@ class IVFIndex:
             )
             entry = log.sync()
             log.close()
-            settings = _Settings(
+            settings = IndexSettings(
                 nlist=nlist,
                 nprobe=nprobe,
                 seed=seed,
@@ -970,7 +749,7 @@ class IVFIndex:
         if manifest.generation == self._manifest.generation:
             self._stamp = stamp
             return False
-        settings = _Settings.from_manifest(manifest, self.directory)
+        settings = IndexSettings.from_manifest(manifest, self.directory)
         new_log = manifest.files.get(ROLE_CHANGES)
         same_lists = {r: e for r, e in manifest.files.items() if r != ROLE_CHANGES} == dict(
             self._state.lists.files
@@ -981,7 +760,7 @@ class IVFIndex:
             and new_log.name == self._log_entry.name
             and new_log.size >= self._log_entry.size
         ):
-            crc = _replay(
+            crc = replay(
                 self.directory,
                 self._state,
                 new_log,
@@ -990,7 +769,7 @@ class IVFIndex:
             )
             self._log_entry, self._log_crc = new_log, crc
         else:
-            self._state, self._log_entry, self._log_crc = _load_state(self.directory, manifest)
+            self._state, self._log_entry, self._log_crc = load_state(self.directory, manifest)
         self._manifest, self._settings, self._stamp = manifest, settings, stamp
         return True
 
@@ -1050,7 +829,7 @@ class IVFIndex:
         return serial
 
     def _replace_lists(self, lists: InvertedLists) -> None:
-        self._state = _State(lists, self.dim)
+        self._state = IndexState(lists, self.dim)
         self._pending = []
         self._lists_changed = True
         self._dirty = True
