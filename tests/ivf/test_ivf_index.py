@@ -607,3 +607,30 @@ def test_an_unknown_scan_mode_or_negative_rerank_is_refused(
     index = _trained(tmp_path / "ix", rng)
     with pytest.raises(InvalidQueryError, match="rerank"):
         index.search(unit_vectors(rng, 1, DIM), 3, rerank=-1)
+
+
+def test_a_reader_whose_new_generation_vanished_reads_the_manifest_again(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = _trained(tmp_path / "ix", rng)
+    reader = IVFIndex.open(tmp_path / "ix")
+    writer.add_with_ids(unit_vectors(rng, 1, DIM), np.array([777_777]))
+    writer.compact()
+    writer.commit()
+    real_load = ivf_index.load_state
+    calls = []
+
+    def racing_load(directory: Path, manifest: object) -> object:
+        calls.append(manifest)
+        if len(calls) == 1:  # the writer publishes again and collects what we were about to map
+            writer.remove_ids([777_777])
+            writer.compact()
+            writer.commit()
+            raise FileNotFoundError(2, "gone", "vectors-000000000042.qva")
+        return real_load(directory, manifest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ivf_index, "load_state", racing_load)
+    assert reader.refresh()
+    assert len(calls) == 2
+    assert reader.generation == writer.generation
+    assert not reader.contains(VectorId(777_777))

@@ -741,21 +741,40 @@ class IVFIndex:
         self._require_open()
         if self.writable:
             return False
-        stamp = manifest_stamp(self.directory)
-        if stamp is None or stamp == self._stamp:
-            return False
-        manifest = read_manifest(self.directory, kind=INDEX_KIND, format_version=FORMAT_VERSION)
-        check_identity(manifest, dim=self.dim, model_id=self.model_id)
-        if manifest.generation == self._manifest.generation:
+        for attempt in range(3):
+            stamp = manifest_stamp(self.directory)
+            if stamp is None or stamp == self._stamp:
+                return False
+            manifest = read_manifest(self.directory, kind=INDEX_KIND, format_version=FORMAT_VERSION)
+            check_identity(manifest, dim=self.dim, model_id=self.model_id)
+            if manifest.generation == self._manifest.generation:
+                self._stamp = stamp
+                return False
+            try:
+                self._switch_to(manifest)
+            except FileNotFoundError as error:
+                # The writer moved on twice and collected the files of the generation we
+                # read: read the manifest again.
+                if attempt == 2 or manifest_stamp(self.directory) == stamp:
+                    raise IndexCorruptError(
+                        f"A file of the vector index in {self.directory} is missing: "
+                        f"{error.filename}.",
+                        "Delete the index directory and re-index with `quiver index --rebuild`.",
+                    ) from error
+                continue
             self._stamp = stamp
-            return False
+            return True
+        return False
+
+    def _switch_to(self, manifest: Manifest) -> None:
+        """Make ``manifest`` this reader's generation (replaying only new log records if it can)."""
         settings = IndexSettings.from_manifest(manifest, self.directory)
         new_log = manifest.files.get(ROLE_CHANGES)
-        same_lists = {r: e for r, e in manifest.files.items() if r != ROLE_CHANGES} == dict(
-            self._state.lists.files
-        )
+        lists_files = {
+            role: entry for role, entry in manifest.files.items() if role != ROLE_CHANGES
+        }
         if (
-            same_lists
+            lists_files == dict(self._state.lists.files)
             and new_log is not None
             and new_log.name == self._log_entry.name
             and new_log.size >= self._log_entry.size
@@ -770,8 +789,7 @@ class IVFIndex:
             self._log_entry, self._log_crc = new_log, crc
         else:
             self._state, self._log_entry, self._log_crc = load_state(self.directory, manifest)
-        self._manifest, self._settings, self._stamp = manifest, settings, stamp
-        return True
+        self._manifest, self._settings = manifest, settings
 
     def verify(self) -> None:
         """Check the full CRC-32 of every file of the current generation (large ones too).
