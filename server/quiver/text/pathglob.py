@@ -67,14 +67,18 @@ class _CharClass:
 _Token = _Literal | _AnyInSegment | _OneInSegment | _AnyDirectories | _AnyAcross | _CharClass
 
 
-def tantivy_path_regex(pattern: str) -> str:
+def tantivy_path_regex(pattern: str) -> str | None:
     """The regex (Rust ``regex`` syntax, implicitly anchored) Tantivy's ``regex_query`` runs.
 
     Every literal other than ASCII letters and digits is written as
     ``\\x{...}``, so no character of a path can be read as regex syntax.
-    Raises :class:`InvalidQueryError` for an empty or over-long pattern.
+    None when the pattern can match no path (``[/]``: a set of no allowed
+    character). Raises :class:`InvalidQueryError` for an empty or over-long pattern.
     """
-    return _render(_parse(pattern), _rust_literal, any_char="(?s:.)")
+    tokens = _parse(pattern)
+    if _matches_nothing(tokens):
+        return None
+    return _render(tokens, _rust_literal, any_char="(?s:.)")
 
 
 @lru_cache(maxsize=256)
@@ -84,7 +88,10 @@ def compile_path_glob(pattern: str) -> re.Pattern[str]:
     For filtering paths outside Tantivy (the vector results) with exactly the
     semantics of the text filter. Cached: compiling again costs a dict lookup.
     """
-    return re.compile(_render(_parse(pattern), re.escape, any_char="."), re.DOTALL)
+    tokens = _parse(pattern)
+    if _matches_nothing(tokens):
+        return re.compile("(?!)")
+    return re.compile(_render(tokens, re.escape, any_char="."), re.DOTALL)
 
 
 def path_matches(patterns: tuple[str, ...] | list[str], path: str) -> bool:
@@ -180,6 +187,12 @@ def _parse_class(text: str, start: int) -> tuple[_CharClass, int] | None:
     return _CharClass(negated, tuple(ranges)), index + 1
 
 
+def _matches_nothing(tokens: tuple[_Token, ...]) -> bool:
+    return any(
+        isinstance(token, _CharClass) and not token.negated and not token.ranges for token in tokens
+    )
+
+
 def _render(tokens: tuple[_Token, ...], literal: Callable[[str], str], any_char: str) -> str:
     parts: list[str] = []
     for token in tokens:
@@ -199,12 +212,7 @@ def _render(tokens: tuple[_Token, ...], literal: Callable[[str], str], any_char:
                     literal(first) if first == last else f"{literal(first)}-{literal(last)}"
                     for first, last in ranges
                 )
-                if negated:
-                    parts.append(f"[^/{body}]")
-                elif body:
-                    parts.append(f"[{body}]")
-                else:
-                    parts.append("[^\\s\\S]")  # an empty set: matches nothing
+                parts.append(f"[^/{body}]" if negated else f"[{body}]")
     # Everything below a matching directory matches too.
     parts.append(f"(?:/{any_char}*)?")
     return "".join(parts)

@@ -187,6 +187,8 @@ class QueryBuilder:
 
     def _path_query(self, pattern: str) -> tantivy.Query:
         regex = tantivy_path_regex(pattern)
+        if regex is None:
+            return tantivy.Query.empty_query()
         try:
             return tantivy.Query.regex_query(self._schema, fields.PATH, regex)
         except ValueError as error:  # e.g. an automaton too large for Tantivy's limit
