@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -151,7 +151,3 @@ def test_several_patterns_are_alternatives(path_index: DocumentIndex) -> None:
 def test_search_with_an_empty_pattern_raises_invalid_query(path_index: DocumentIndex) -> None:
     with pytest.raises(InvalidQueryError):
         path_index.search("handler", paths=["/"])
-
-
-def test_open_index_fixture_is_usable(open_index: Callable[..., DocumentIndex]) -> None:
-    assert open_index().num_docs() == 0
