@@ -188,6 +188,12 @@ def test_deleting_and_re_adding_one_file_changes_only_that_file(corpus: Document
     assert hits[0].symbol_id == 100
 
 
+def test_deleting_a_single_symbol_works(corpus: DocumentIndex) -> None:
+    corpus.delete_symbols([SymbolId(5)])
+    corpus.commit()
+    assert names(corpus, "retry_with_backoff") == []
+
+
 def test_delete_symbols_removes_just_those(corpus: DocumentIndex) -> None:
     corpus.delete_symbols([SymbolId(1), SymbolId(4), SymbolId(999)])
     corpus.commit()
@@ -259,7 +265,7 @@ def test_reassign_clusters_moves_documents_and_keeps_them_searchable(corpus: Doc
     assert names(corpus, "parseHttpHeader", clusters=[ClusterId(0)])[0] == "ParseHttpHeader"
 
 
-def test_reassign_clusters_commits_pending_additions_first(open_index: Opener) -> None:
+def test_reassign_clusters_sees_writes_not_yet_committed(open_index: Opener) -> None:
     index = open_index()
     index.add(documents(make_symbol("pendingSymbol"), first_id=3))
     assert index.reassign_clusters({SymbolId(3): ClusterId(9)}) == 1
@@ -305,3 +311,93 @@ def test_out_of_range_ids_are_refused(open_index: Opener) -> None:
         index.add([TextDocument(SymbolId(-1), ClusterId(0), make_symbol("x"))])
     with pytest.raises(ValueError, match="cluster id"):
         index.add([TextDocument(SymbolId(1), ClusterId(2**63), make_symbol("x"))])
+
+
+def test_refresh_makes_writes_searchable_here_before_the_commit(open_index: Opener) -> None:
+    writer = open_index("shared")
+    writer.add(_http_corpus())
+    writer.commit()
+    reader = open_index("shared", writable=False)
+
+    writer.delete_paths(["src/net/http.py"])
+    writer.add(
+        documents(
+            make_symbol("parseHttpHeader", path="src/net/http.py", doc="New version."),
+            make_symbol("formatHttpHeader", path="src/net/http.py"),
+            first_id=100,
+        )
+    )
+    writer.refresh()
+    assert names(writer, "formatHttpHeader")[0] == "formatHttpHeader"
+    assert [hit.symbol_id for hit in writer.search("parseHttpHeader")][:2] == [100, 8]
+    assert "parseHttpHeaderValue" not in names(writer, "http header value")
+    assert writer.num_docs() == len(_http_corpus()) - 3 + 2
+    assert writer.stored([SymbolId(100)])[SymbolId(100)].doc == "New version."
+    assert writer.stored([SymbolId(2)]) == {}
+    assert sorted(writer.symbol_ids()) == [3, 5, 6, 7, 8, 100, 101]
+    # Not durable yet: another process's reader still sees the last commit.
+    assert reader.reload_if_changed() is False
+    assert "formatHttpHeader" not in names(reader, "formatHttpHeader")
+
+    writer.commit()
+    assert reader.reload_if_changed() is True
+    assert names(reader, "formatHttpHeader")[0] == "formatHttpHeader"
+    assert writer.num_docs() == reader.num_docs() == len(_http_corpus()) - 1
+    assert names(writer, "formatHttpHeader")[0] == "formatHttpHeader"
+
+
+def test_successive_refreshes_keep_the_order_of_writes(open_index: Opener) -> None:
+    index = open_index()
+    index.add(documents(make_symbol("alpha", path="a.py"), make_symbol("beta", path="b.py")))
+    index.commit()
+    index.add(documents(make_symbol("gamma", path="c.py"), first_id=3))
+    index.refresh()
+    index.delete_paths(["c.py", "a.py"])
+    index.add(documents(make_symbol("gammaTwo", path="c.py"), first_id=4))
+    index.refresh()
+    index.delete_symbols([SymbolId(4)])
+    index.add(documents(make_symbol("gammaThree", path="c.py"), first_id=5))
+    index.refresh()
+    expected = {"beta", "gammaThree"}
+    everything = "alpha beta gamma gammaTwo gammaThree"
+    assert set(names(index, everything)) == expected
+    assert index.num_docs() == 2
+    index.commit()
+    assert set(names(index, everything)) == expected
+    assert index.num_docs() == 2
+
+
+def test_rollback_drops_refreshed_writes(corpus: DocumentIndex) -> None:
+    corpus.add(documents(make_symbol("temporary"), first_id=70))
+    corpus.delete_paths(["src/net/retry.py"])
+    corpus.refresh()
+    assert names(corpus, "temporary") == ["temporary"]
+    corpus.rollback()
+    assert names(corpus, "temporary") == []
+    assert names(corpus, "retry_with_backoff") == ["retry_with_backoff"]
+    corpus.commit()  # nothing queued any more
+    assert corpus.num_docs() == len(_http_corpus())
+
+
+def test_closing_without_commit_loses_refreshed_writes(open_index: Opener) -> None:
+    index = open_index("shared")
+    index.add(documents(make_symbol("kept")))
+    index.commit()
+    index.add(documents(make_symbol("onlyRefreshed"), first_id=2))
+    index.refresh()
+    index.close()
+    again = open_index("shared")
+    assert names(again, "kept onlyRefreshed") == ["kept"]
+
+
+def test_refresh_commits_when_too_much_was_written(
+    open_index: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("quiver.text.index.MAX_DELTA_DOCUMENTS", 3)
+    writer = open_index("shared")
+    writer.commit()
+    reader = open_index("shared", writable=False)
+    writer.add(documents(*(make_symbol(f"bulkSymbol{number}") for number in range(5))))
+    writer.refresh()
+    assert reader.reload_if_changed() is True  # it was a durable commit
+    assert reader.num_docs() == writer.num_docs() == 5

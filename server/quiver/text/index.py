@@ -1,7 +1,21 @@
-"""The Tantivy index of symbols: add, delete, commit, search.
+"""The Tantivy index of symbols: add, delete, refresh, commit, search.
 
 One directory holds one index: Tantivy's segment files, its ``meta.json``,
 and ``quiver-text.json`` (our format version, checked on every open).
+
+Making writes visible: refresh and commit
+-----------------------------------------
+``add`` and ``delete_*`` queue writes. Two ways to publish them:
+
+* :meth:`DocumentIndex.refresh` makes them searchable *in this process* in a
+  few milliseconds, through an in-memory delta (:mod:`quiver.text.delta`).
+  Not durable, not seen by other processes. Use it on every file save.
+* :meth:`DocumentIndex.commit` makes them durable and visible to every
+  process that reloads. It fsyncs each new segment file and ``meta.json``:
+  50–150 ms on the reference machine (see ``benchmarks/README.md``). Run it
+  debounced (after a burst of edits, before publishing a new generation of
+  the vector store), possibly from a background thread: it releases the GIL,
+  searches keep running, and writes wait for it.
 
 Writers and readers
 -------------------
@@ -14,16 +28,16 @@ dies with its process, so a crash leaves no stale lock behind.
 Any number of ``writable=False`` instances may be open beside the writer.
 A reader keeps the commit it opened (a consistent snapshot) until it calls
 :meth:`DocumentIndex.reload` — or :meth:`DocumentIndex.reload_if_changed`,
-which costs one ``stat`` of ``meta.json`` when nothing changed. The writer's
-own instance sees its commits at once (:meth:`~DocumentIndex.commit` reloads).
+which costs one ``stat`` of ``meta.json`` when nothing changed.
 
 What the shared cache inherits (issue 7)
 ----------------------------------------
 * Segment files are written once and never modified; a commit fsyncs the new
   segment files, then replaces ``meta.json`` atomically (write a temporary
   file, fsync, rename). A crash at any moment leaves the last commit readable;
-  uncommitted documents are simply lost, and are re-added from the source
-  files by the engine's normal "what changed" scan.
+  writes after it (refreshed or not) are lost, and are re-added from the
+  source files by the engine's normal "what changed" scan — provided the
+  engine records a file as indexed only once the commit holding it returned.
 * A reader searches through memory maps of the segment files it loaded. On
   POSIX, the writer deleting those files after a merge does not disturb it
   (the mapping keeps the data alive). The writer only knows about readers in
@@ -31,8 +45,8 @@ What the shared cache inherits (issue 7)
   by the newest ``meta.json`` has already been merged away; :meth:`reload`
   retries, and if the files stay missing it keeps the snapshot it has.
 * There is no generation number shared with the vector store: the engine's
-  manifest should record that it published after this index's commit, and
-  readers reload both on a manifest change.
+  manifest should be published after this index's commit, and readers reload
+  both on a manifest change.
 """
 
 from __future__ import annotations
@@ -54,6 +68,7 @@ from quiver.errors import IndexCorruptError, IndexFormatError, IndexLockedError
 from quiver.ids import ClusterId, SymbolId
 from quiver.symbols import Symbol, SymbolKind
 from quiver.text import schema as fields
+from quiver.text.delta import Delta, Snapshot, Write
 from quiver.text.query import Filters, QueryBuilder
 
 #: Our own marker file in the index directory.
@@ -69,6 +84,10 @@ DEFAULT_WRITER_HEAP_BYTES: Final = 64_000_000
 DEFAULT_WRITER_THREADS: Final = 1
 #: Most hits one search returns, whatever ``limit`` asks for.
 MAX_LIMIT: Final = 10_000
+#: Past this many documents written since the last commit, :meth:`DocumentIndex.refresh`
+#: commits instead of growing the in-memory delta (bounds its memory; at that
+#: size a durable commit costs little more).
+MAX_DELTA_DOCUMENTS: Final = 5_000
 # Ids per term-set query when reading or rewriting many documents.
 _BATCH: Final = 1024
 
@@ -93,10 +112,9 @@ class TextHit:
 class DocumentIndex:
     """A Tantivy index of symbols on disk. Create with :meth:`open`.
 
-    Writes (``add``, ``delete_*``, ``reassign_clusters``) are queued in
-    Tantivy's writer and become visible, to this instance and to readers,
-    at :meth:`commit`. Searches may run from several threads at once, and
-    alongside writes; writes are serialised by an internal lock.
+    Thread-safe: searches run concurrently with each other and with writes
+    (each search reads one immutable snapshot); writes, refreshes and
+    commits are serialised by an internal lock.
     """
 
     def __init__(
@@ -111,8 +129,17 @@ class DocumentIndex:
         self._schema = index.schema
         self._writer = writer
         self._queries = QueryBuilder(self._schema)
-        self._write_lock = threading.Lock()
+        # Held by every use of Tantivy's writer, and by refresh/commit, so
+        # writes keep their order. Re-entrant: refresh may commit.
+        self._writer_lock = threading.RLock()
+        # Guards the bookkeeping below; never held across a disk commit.
+        self._state_lock = threading.Lock()
         self._has_pending = False
+        self._unrefreshed: list[Write] = []
+        self._unrefreshed_documents = 0
+        self._delta_overflow = False
+        self._delta: Delta | None = None
+        self._snapshot = Snapshot(index.searcher())
         self._closed = False
         self._meta_signature = _meta_signature(directory)
 
@@ -180,85 +207,121 @@ class DocumentIndex:
     # ------------------------------------------------------------------ writes
 
     def add(self, documents: Iterable[TextDocument]) -> None:
-        """Queue documents for the next commit.
+        """Queue documents; they become searchable at :meth:`refresh` or :meth:`commit`.
 
         Adding a symbol id that is already indexed adds a second document:
         delete the old one first (``delete_symbols`` / ``delete_paths``); a
-        delete queued before an add never removes that add. Costs about 50 µs
-        per symbol of Python and Tantivy work, no I/O until Tantivy's memory
-        budget fills (then it writes a segment in the background).
+        delete queued before an add never removes that add. Costs about 70 µs
+        per symbol in Python plus Tantivy's indexing (in its own thread).
+        Raises ``ValueError`` for an id out of range; the documents before
+        it stay queued.
         """
-        writer = self._require_writer()
-        with self._write_lock:
-            for document in documents:
-                writer.add_document(
-                    fields.to_document(document.symbol_id, document.cluster_id, document.symbol)
-                )
-                self._has_pending = True
+        chunk: list[tantivy.Document] = []
+        with self._writer_lock:
+            writer = self._require_writer()
+            try:
+                for document in documents:
+                    built = fields.to_document(
+                        document.symbol_id, document.cluster_id, document.symbol
+                    )
+                    writer.add_document(built)
+                    chunk.append(built)
+                    if len(chunk) >= _BATCH:
+                        self._record(Write(documents=tuple(chunk)))
+                        chunk = []
+            finally:
+                if chunk:
+                    self._record(Write(documents=tuple(chunk)))
 
     def delete_paths(self, paths: Iterable[str]) -> None:
         """Queue the deletion of every symbol of these files (exact workspace-relative paths)."""
         unique = sorted({fields.valid_text(path) for path in paths})
-        self._delete_terms(fields.PATH, unique)
+        if not unique:
+            return
+        with self._writer_lock:
+            self._delete_terms(fields.PATH, unique)
+            self._record(Write(deleted_paths=tuple(unique)))
 
     def delete_symbols(self, ids: Iterable[SymbolId]) -> None:
         """Queue the deletion of these symbols' documents; unknown ids are ignored."""
-        self._delete_terms(fields.SYMBOL_ID, sorted({int(symbol_id) for symbol_id in ids}))
+        unique = sorted({int(symbol_id) for symbol_id in ids})
+        if not unique:
+            return
+        with self._writer_lock:
+            self._delete_terms(fields.SYMBOL_ID, unique)
+            self._record(Write(deleted_ids=tuple(unique)))
+
+    def refresh(self) -> None:
+        """Make the queued writes searchable in this process now, without durability.
+
+        Costs one in-memory Tantivy commit (a few ms for one file's symbols).
+        Other processes do not see the writes until :meth:`commit`. When more
+        than :data:`MAX_DELTA_DOCUMENTS` documents were written since the last
+        commit, this commits instead.
+        """
+        with self._writer_lock:
+            self._require_writer()
+            if self._delta_overflow:
+                self._commit_locked()
+                return
+            with self._state_lock:
+                if not self._unrefreshed:
+                    return
+                delta = self._delta if self._delta is not None else Delta(self._schema)
+                delta.apply(self._unrefreshed)
+                self._delta = delta
+                self._unrefreshed = []
+                self._unrefreshed_documents = 0
+                self._snapshot = delta.snapshot(self._snapshot.committed)
 
     def commit(self) -> None:
         """Publish everything queued since the last commit, durably, and make it searchable here.
 
-        Costs one new small segment plus fsyncs and an atomic rename of
-        ``meta.json`` (a few to tens of ms, mostly fsync; see
-        ``benchmarks/text.py``). Tantivy merges small segments in background
-        threads. Does nothing when nothing is queued.
+        Costs one new small segment, fsyncs and an atomic rename of
+        ``meta.json`` (50–150 ms here, fsync-bound; see ``benchmarks/text.py``).
+        Tantivy merges small segments in background threads. Releases the
+        GIL while it writes. Does nothing when nothing is queued.
+        Raises :class:`IndexCorruptError` when the disk refuses the write
+        (full, read-only); the last commit stays intact and the writes stay queued.
         """
-        writer = self._require_writer()
-        with self._write_lock:
-            if not self._has_pending:
-                return
-            try:
-                writer.commit()
-            except ValueError as error:
-                raise IndexCorruptError(
-                    f"Could not commit the text index in {self._directory}: {error}.",
-                    "Check free disk space and permissions; the last committed state is intact.",
-                ) from error
-            self._has_pending = False
-        self.reload()
+        with self._writer_lock:
+            self._require_writer()
+            self._commit_locked()
 
     def rollback(self) -> None:
-        """Drop everything queued since the last commit."""
-        writer = self._require_writer()
-        with self._write_lock:
+        """Drop everything queued (refreshed or not) since the last commit."""
+        with self._writer_lock:
+            writer = self._require_writer()
             writer.rollback()
-            self._has_pending = False
+            self._reset_after_commit(self._snapshot.committed)
 
     def reassign_clusters(self, mapping: Mapping[SymbolId, ClusterId]) -> int:
-        """Rewrite the ``cluster_id`` of these symbols (after the IVF retrained); returns how many.
+        """Queue a new ``cluster_id`` for these symbols (after the IVF retrained); returns how many.
 
-        Documents are rebuilt from their stored symbol, deleted and re-added;
-        like any write, the change is visible after :meth:`commit`. It works
-        on committed documents, so anything still queued is committed first.
+        Each document is rebuilt from its stored symbol (the newest version,
+        refreshed writes included), deleted and re-added. The new cluster ids
+        are visible after :meth:`commit` (not after :meth:`refresh`: a
+        retrain rewrites many documents, which the in-memory delta is not for).
         Ids that are not in the index are skipped. Costs one term-set query
-        per 1,024 ids plus about 60 µs per rewritten document.
+        per 1,024 ids plus about 80 µs per rewritten document.
         """
-        writer = self._require_writer()
-        if self._has_pending:
-            self.commit()
         rewritten = 0
-        ids = list(mapping)
-        with self._write_lock:
+        ids = list(dict.fromkeys(mapping))
+        with self._writer_lock:
+            writer = self._require_writer()
+            self.refresh()  # so the stored symbols read below include every write
+            snapshot = self._snapshot
             for start in range(0, len(ids), _BATCH):
-                batch = ids[start : start + _BATCH]
-                found = self._stored_batch(batch)
+                found = self._stored_batch(snapshot, ids[start : start + _BATCH])
                 if not found:
                     continue
                 writer.delete_documents_by_query(self._id_set_query(list(found)))
                 for symbol_id, symbol in found.items():
                     writer.add_document(fields.to_document(symbol_id, mapping[symbol_id], symbol))
                 rewritten += len(found)
-                self._has_pending = True
+            if rewritten:
+                with self._state_lock:
+                    self._has_pending = True
         return rewritten
 
     # ------------------------------------------------------------------ reads
@@ -272,22 +335,12 @@ class DocumentIndex:
         """
         self._require_open()
         signature = _meta_signature(self._directory)
-        last_error: ValueError | None = None
-        for attempt in range(4):
-            try:
-                self._index.reload()
-            except ValueError as error:
-                last_error = error
-                time.sleep(0.005 * (attempt + 1))
-                continue
+        committed = self._reload_committed()
+        with self._state_lock:
             self._meta_signature = signature
-            return
-        raise IndexCorruptError(
-            f"Could not load the latest commit of the text index in {self._directory}: "
-            f"{last_error}.",
-            "Searches keep using the previous state; if this persists, rebuild the index "
-            "with `quiver index --rebuild`.",
-        )
+            self._snapshot = (
+                self._delta.snapshot(committed) if self._delta is not None else Snapshot(committed)
+            )
 
     def reload_if_changed(self) -> bool:
         """Reload when ``meta.json`` changed since the last (re)load; True if it did.
@@ -328,71 +381,84 @@ class DocumentIndex:
         at any depth); ``clusters``, the IVF lists whose symbols may be
         returned. All run inside Tantivy, not as a post-filter.
 
-        Costs one Tantivy search (sub-millisecond to a few ms for 100,000
-        symbols) and reads ids from the fast field, not the document store.
+        Costs one Tantivy search (about a millisecond for 100,000 symbols;
+        two when refreshed writes are pending) and reads ids from the fast
+        field, not the document store.
         """
         self._require_open()
         filters = Filters(kinds=kinds, languages=languages, paths=paths, clusters=clusters)
         tantivy_query = self._queries.build(query, filters)
         if tantivy_query is None or limit <= 0 or filters.excludes_everything():
             return []
-        searcher = self._index.searcher()
-        try:
-            result = searcher.search(tantivy_query, min(limit, MAX_LIMIT), count=False)
-            addresses = [address for _, address in result.hits]
-            ids = searcher.fast_field_values(fields.SYMBOL_ID, addresses)
-        except ValueError as error:
-            raise self._read_error(error) from error
-        return [
-            TextHit(SymbolId(int(symbol_id)), float(score))
-            for (score, _), symbol_id in zip(result.hits, ids, strict=True)
-            if symbol_id is not None
-        ]
+        limit = min(limit, MAX_LIMIT)
+        snapshot = self._snapshot
+        hits = self._top_hits(snapshot.committed, snapshot.live(tantivy_query), limit)
+        if snapshot.delta is None:
+            return hits
+        hits += self._top_hits(snapshot.delta, tantivy_query, limit)
+        hits.sort(key=lambda hit: hit.score, reverse=True)
+        return hits[:limit]
 
     def num_docs(self) -> int:
-        """Number of symbols in the loaded commit (deleted ones excluded)."""
+        """Number of searchable symbols (deleted ones excluded, refreshed writes included)."""
         self._require_open()
-        return int(self._index.searcher().num_docs)
+        snapshot = self._snapshot
+        total = int(snapshot.committed.num_docs)
+        if snapshot.delta is not None:
+            total += int(snapshot.delta.num_docs)
+        if snapshot.hidden is not None:
+            counted = snapshot.committed.search(snapshot.hidden, 1, count=True)
+            total -= int(counted.count)  # type: ignore[attr-defined]  # missing from the stub
+        return total
 
     def stored(self, ids: Sequence[SymbolId]) -> dict[SymbolId, Symbol]:
         """The stored symbols of these ids (missing ids are absent from the result).
 
-        Costs one term-set query per 1,024 ids and one document-store read
-        (a decompressed 16 KB block, shared by neighbours) per symbol.
+        Sees refreshed writes. Costs one term-set query per 1,024 ids and one
+        document-store read (a decompressed 16 KB block, shared by neighbours)
+        per symbol.
         """
         self._require_open()
+        snapshot = self._snapshot
         found: dict[SymbolId, Symbol] = {}
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), _BATCH):
-            found.update(self._stored_batch(unique[start : start + _BATCH]))
+            found.update(self._stored_batch(snapshot, unique[start : start + _BATCH]))
         return found
 
     def symbol_ids(self) -> Iterator[SymbolId]:
-        """Every symbol id in the loaded commit (for consistency checks; reads the fast field)."""
+        """Every searchable symbol id (for consistency checks; reads the fast field)."""
         self._require_open()
-        searcher = self._index.searcher()
-        total = int(searcher.num_docs)
-        if total == 0:
-            return
-        result = searcher.search(tantivy.Query.all_query(), total, count=False)
-        addresses = [address for _, address in result.hits]
-        for symbol_id in searcher.fast_field_values(fields.SYMBOL_ID, addresses):
-            if symbol_id is not None:
-                yield SymbolId(int(symbol_id))
+        snapshot = self._snapshot
+        everything = tantivy.Query.all_query()
+        sources = [(snapshot.committed, snapshot.live(everything))]
+        if snapshot.delta is not None:
+            sources.append((snapshot.delta, everything))
+        for searcher, query in sources:
+            total = int(searcher.num_docs)
+            if total == 0:
+                continue
+            result = searcher.search(query, total, count=False)
+            addresses = [address for _, address in result.hits]
+            for symbol_id in searcher.fast_field_values(fields.SYMBOL_ID, addresses):
+                if symbol_id is not None:
+                    yield SymbolId(int(symbol_id))
 
     # ---------------------------------------------------------------- closing
 
     def close(self) -> None:
-        """Release the writer lock and the files. Uncommitted writes are dropped.
+        """Release the writer lock and the files. Writes not committed are dropped.
 
         Idempotent. Merges still running are cut short (the merged segment is
         not published; the next writer merges again).
         """
         if self._closed:
             return
-        with self._write_lock:
+        with self._writer_lock, self._state_lock:
             # Dropping the last reference to Tantivy's writer releases the lock.
             self._writer = None
+            self._delta = None
+            self._unrefreshed = []
             self._closed = True
 
     def __enter__(self) -> Self:
@@ -408,34 +474,106 @@ class DocumentIndex:
 
     # --------------------------------------------------------------- helpers
 
+    def _record(self, write: Write) -> None:
+        """Remember a write for the next refresh (caller holds the writer lock)."""
+        with self._state_lock:
+            self._has_pending = True
+            if self._delta_overflow:
+                return
+            self._unrefreshed.append(write)
+            self._unrefreshed_documents += len(write.documents)
+            in_delta = self._delta.documents_added if self._delta is not None else 0
+            if self._unrefreshed_documents + in_delta > MAX_DELTA_DOCUMENTS:
+                # Too big for the delta: the next refresh commits instead.
+                self._delta_overflow = True
+                self._unrefreshed = []
+                self._unrefreshed_documents = 0
+
+    def _commit_locked(self) -> None:
+        writer = self._writer
+        assert writer is not None
+        with self._state_lock:
+            if not self._has_pending:
+                return
+        try:
+            writer.commit()
+        except ValueError as error:
+            raise IndexCorruptError(
+                f"Could not commit the text index in {self._directory}: {error}.",
+                "Check free disk space and permissions; the last committed state is intact.",
+            ) from error
+        self._meta_signature = _meta_signature(self._directory)
+        self._reset_after_commit(self._reload_committed())
+
+    def _reset_after_commit(self, committed: tantivy.Searcher) -> None:
+        with self._state_lock:
+            self._has_pending = False
+            self._unrefreshed = []
+            self._unrefreshed_documents = 0
+            self._delta_overflow = False
+            self._delta = None
+            self._snapshot = Snapshot(committed)
+
+    def _reload_committed(self) -> tantivy.Searcher:
+        last_error: ValueError | None = None
+        for attempt in range(4):
+            try:
+                self._index.reload()
+                return self._index.searcher()
+            except ValueError as error:
+                last_error = error
+                time.sleep(0.005 * (attempt + 1))
+        raise IndexCorruptError(
+            f"Could not load the latest commit of the text index in {self._directory}: "
+            f"{last_error}.",
+            "Searches keep using the previous state; if this persists, rebuild the index "
+            "with `quiver index --rebuild`.",
+        )
+
     def _delete_terms(self, field: str, values: Sequence[str] | Sequence[int]) -> None:
         writer = self._require_writer()
-        if not values:
-            return
-        with self._write_lock:
-            for start in range(0, len(values), _BATCH):
-                batch = list(values[start : start + _BATCH])
-                if len(batch) == 1:
-                    writer.delete_documents_by_term(field, batch[0])
-                else:
-                    writer.delete_documents_by_query(
-                        tantivy.Query.term_set_query(self._schema, field, batch)
-                    )
-            self._has_pending = True
+        for start in range(0, len(values), _BATCH):
+            # A term-set query, even for one value: delete_documents_by_term
+            # silently matches nothing on an unsigned field (tantivy-py 0.27).
+            batch = list(values[start : start + _BATCH])
+            writer.delete_documents_by_query(
+                tantivy.Query.term_set_query(self._schema, field, batch)
+            )
 
-    def _stored_batch(self, ids: Sequence[SymbolId]) -> dict[SymbolId, Symbol]:
-        searcher = self._index.searcher()
+    def _top_hits(
+        self, searcher: tantivy.Searcher, query: tantivy.Query, limit: int
+    ) -> list[TextHit]:
         try:
-            result = searcher.search(self._id_set_query(ids), len(ids), count=False)
+            result = searcher.search(query, limit, count=False)
             addresses = [address for _, address in result.hits]
-            id_values = searcher.fast_field_values(fields.SYMBOL_ID, addresses)
-            found: dict[SymbolId, Symbol] = {}
-            for address, symbol_id in zip(addresses, id_values, strict=True):
-                data = searcher.doc(address).get_first(fields.STORED_SYMBOL)
-                if symbol_id is not None and isinstance(data, bytes):
-                    found[SymbolId(int(symbol_id))] = fields.decode_symbol(data)
+            ids = searcher.fast_field_values(fields.SYMBOL_ID, addresses)
         except ValueError as error:
             raise self._read_error(error) from error
+        return [
+            TextHit(SymbolId(int(symbol_id)), float(score))
+            for (score, _), symbol_id in zip(result.hits, ids, strict=True)
+            if symbol_id is not None
+        ]
+
+    def _stored_batch(self, snapshot: Snapshot, ids: Sequence[SymbolId]) -> dict[SymbolId, Symbol]:
+        wanted = self._id_set_query(ids)
+        # The delta holds the newest version of a symbol; ask it first.
+        sources = [] if snapshot.delta is None else [(snapshot.delta, wanted)]
+        sources.append((snapshot.committed, snapshot.live(wanted)))
+        found: dict[SymbolId, Symbol] = {}
+        for searcher, query in sources:
+            try:
+                result = searcher.search(query, len(ids), count=False)
+                addresses = [address for _, address in result.hits]
+                id_values = searcher.fast_field_values(fields.SYMBOL_ID, addresses)
+                for address, symbol_id in zip(addresses, id_values, strict=True):
+                    if symbol_id is None or SymbolId(int(symbol_id)) in found:
+                        continue
+                    data = searcher.doc(address).get_first(fields.STORED_SYMBOL)
+                    if isinstance(data, bytes):
+                        found[SymbolId(int(symbol_id))] = fields.decode_symbol(data)
+            except ValueError as error:
+                raise self._read_error(error) from error
         return found
 
     def _id_set_query(self, ids: Sequence[SymbolId]) -> tantivy.Query:
