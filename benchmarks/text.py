@@ -5,8 +5,9 @@ Measures, on N symbols (default 100,000; ~10 per file):
 * search latency p50/p99 for three query shapes (exact names, identifier
   words, sentences), without and with a restriction to 16 of 400 clusters
   and with a path glob;
-* the incremental update of one file: delete its symbols, re-add them, commit
-  (what an editor save costs), p50/p99;
+* the incremental update of one file: delete its symbols, re-add them, then
+  ``refresh()`` (searchable in this process) or ``commit()`` (durable), p50/p99;
+* word searches while refreshed writes wait for the durable commit;
 * a reader's reload after a commit, and the no-change ``reload_if_changed`` check;
 * the size of the index on disk.
 
@@ -39,134 +40,24 @@ NUM_CLUSTERS = 400
 NPROBE = 16
 SYMBOLS_PER_FILE = 10
 
-_VERBS = [
-    "get",
-    "set",
-    "load",
-    "save",
-    "parse",
-    "format",
-    "read",
-    "write",
-    "open",
-    "close",
-    "build",
-    "create",
-    "delete",
-    "update",
-    "find",
-    "search",
-    "resolve",
-    "fetch",
-    "send",
-    "receive",
-    "handle",
-    "process",
-    "validate",
-    "check",
-    "compute",
-    "merge",
-    "split",
-    "encode",
-    "decode",
-    "render",
-    "retry",
-    "flush",
-    "sync",
-    "start",
-    "stop",
-    "reset",
-    "apply",
-    "convert",
-]
-_NOUNS = [
-    "http",
-    "header",
-    "request",
-    "response",
-    "client",
-    "server",
-    "config",
-    "cache",
-    "index",
-    "vector",
-    "cluster",
-    "symbol",
-    "file",
-    "path",
-    "token",
-    "query",
-    "result",
-    "error",
-    "user",
-    "session",
-    "buffer",
-    "stream",
-    "socket",
-    "packet",
-    "message",
-    "queue",
-    "worker",
-    "task",
-    "job",
-    "record",
-    "row",
-    "column",
-    "table",
-    "schema",
-    "model",
-    "batch",
-    "chunk",
-    "node",
-    "tree",
-    "graph",
-    "edge",
-    "key",
-    "value",
-    "map",
-    "list",
-    "set",
-    "entry",
-    "event",
-    "handler",
-    "callback",
-    "timeout",
-    "retry",
-    "backoff",
-    "lock",
-]
-_ADJECTIVES = [
-    "new",
-    "old",
-    "raw",
-    "async",
-    "sync",
-    "local",
-    "remote",
-    "default",
-    "max",
-    "min",
-    "last",
-    "first",
-    "next",
-]
-_PACKAGES = [
-    "core",
-    "net",
-    "storage",
-    "search",
-    "api",
-    "util",
-    "io",
-    "model",
-    "index",
-    "parse",
-    "render",
-    "auth",
-    "db",
-    "cli",
-    "lsp",
-]
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+_VERBS = _words(
+    "get set load save parse format read write open close build create delete update "
+    "find search resolve fetch send receive handle process validate check compute merge "
+    "split encode decode render retry flush sync start stop reset apply convert"
+)
+_NOUNS = _words(
+    "http header request response client server config cache index vector cluster symbol "
+    "file path token query result error user session buffer stream socket packet message "
+    "queue worker task job record row column table schema model batch chunk node tree graph "
+    "edge key value map list set entry event handler callback timeout retry backoff lock"
+)
+_ADJECTIVES = _words("new old raw async sync local remote default max min last first next")
+_PACKAGES = _words("core net storage search api util io model index parse render auth db cli lsp")
 _LANGUAGES = [("python", ".py"), ("rust", ".rs"), ("typescript", ".ts"), ("go", ".go")]
 _KINDS = (
     [SymbolKind.FUNCTION] * 5
@@ -332,19 +223,39 @@ def run_once(corpus: Corpus, directory: Path, seed: int, per_shape: int) -> dict
     result["search"] = searches
 
     reader = DocumentIndex.open(directory, writable=False)
-    paths = rng.sample(sorted(corpus.files), 40)
-    update_samples, reload_samples = [], []
-    for path in paths:
+    paths = rng.sample(sorted(corpus.files), 60)
+    refresh_samples, search_with_delta = [], []
+    for path in paths[:30]:
         file_documents = corpus.files[path]
 
-        def update(path: str = path, file_documents: list[TextDocument] = file_documents) -> None:
+        def refreshed(
+            path: str = path, file_documents: list[TextDocument] = file_documents
+        ) -> None:
+            index.delete_paths([path])
+            index.add(file_documents)
+            index.refresh()
+
+        refresh_samples += _time_each(refreshed, 1)
+    # Searches while 30 refreshed files wait for the durable commit.
+    for text in queries["words"]:
+        search_with_delta += _time_each(lambda text=text: index.search(text), 1)
+    result["search_words_with_30_refreshed_files"] = _percentiles(search_with_delta)
+    result["commit_after_30_refreshes_ms"] = _time_each(index.commit, 1)[0]
+    commit_samples, reload_samples = [], []
+    for path in paths[30:]:
+        file_documents = corpus.files[path]
+
+        def committed(
+            path: str = path, file_documents: list[TextDocument] = file_documents
+        ) -> None:
             index.delete_paths([path])
             index.add(file_documents)
             index.commit()
 
-        update_samples += _time_each(update, 1)
+        commit_samples += _time_each(committed, 1)
         reload_samples += _time_each(reader.reload_if_changed, 1)
-    result["update_one_file"] = _percentiles(update_samples)
+    result["update_one_file_refresh"] = _percentiles(refresh_samples)
+    result["update_one_file_commit"] = _percentiles(commit_samples)
     result["reader_reload"] = _percentiles(reload_samples)
     result["reader_unchanged_check"] = _percentiles(_time_each(reader.reload_if_changed, 200))
     assert reader.num_docs() == len(corpus.documents)
@@ -413,9 +324,17 @@ def main() -> None:
             }
             for shape in runs[0]["search"]  # type: ignore[union-attr]
         },
-        "update_one_file": {
-            key: _median_of(runs, "update_one_file", key) for key in ("p50_ms", "p99_ms")
+        "update_one_file_refresh": {
+            key: _median_of(runs, "update_one_file_refresh", key) for key in ("p50_ms", "p99_ms")
         },
+        "update_one_file_commit": {
+            key: _median_of(runs, "update_one_file_commit", key) for key in ("p50_ms", "p99_ms")
+        },
+        "search_words_with_30_refreshed_files": {
+            key: _median_of(runs, "search_words_with_30_refreshed_files", key)
+            for key in ("p50_ms", "p99_ms")
+        },
+        "commit_after_30_refreshes_ms": _median_of(runs, "commit_after_30_refreshes_ms"),
         "reader_reload": {
             key: _median_of(runs, "reader_reload", key) for key in ("p50_ms", "p99_ms")
         },
@@ -454,13 +373,17 @@ def _print_table(summary: dict[str, object]) -> None:
     print("\n| operation | p50 | p99 |")
     print("| --- | --- | --- |")
     for label, key in (
-        ("delete + re-add one file (10 symbols) + commit", "update_one_file"),
+        ("delete + re-add one file (10 symbols) + refresh", "update_one_file_refresh"),
+        ("delete + re-add one file (10 symbols) + commit", "update_one_file_commit"),
+        ("word search with 30 refreshed files pending", "search_words_with_30_refreshed_files"),
         ("reader reload after a commit", "reader_reload"),
         ("reader reload_if_changed, nothing new", "reader_unchanged_check"),
     ):
         row = summary[key]
         assert isinstance(row, dict)
         print(f"| {label} | {row['p50_ms']:.2f} ms | {row['p99_ms']:.2f} ms |")
+    commit_ms = summary["commit_after_30_refreshes_ms"]
+    print(f"| durable commit of 30 refreshed files | {commit_ms:.1f} ms | |")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,9 @@ MAX_QUERY_TERMS: Final = 32
 #: An exact-name clause is only tried for a query of this length or less.
 MAX_EXACT_CHARS: Final = 256
 
+#: Compiled path-glob queries kept per builder.
+_PATH_QUERY_CACHE_SIZE: Final = 256
+
 #: Added to the BM25 score of a document whose name equals the query, ignoring case.
 NAME_EXACT_BONUS: Final = 1000.0
 #: Added on top when the case matches too.
@@ -90,6 +93,9 @@ class QueryBuilder:
     def __init__(self, schema: tantivy.Schema) -> None:
         self._schema = schema
         self._analyzer = fields.word_analyzer()
+        # Compiling a glob's automaton costs ~1 ms, more than the search it
+        # filters; the same few globs come back query after query.
+        self._path_queries: dict[str, tantivy.Query] = {}
 
     def terms(self, text: str) -> list[str]:
         """The index terms a query's words become (deduplicated, stop words dropped, capped)."""
@@ -186,6 +192,15 @@ class QueryBuilder:
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, regex) for regex in regexes])
 
     def _path_query(self, pattern: str) -> tantivy.Query:
+        cached = self._path_queries.get(pattern)
+        if cached is None:
+            cached = self._compile_path_query(pattern)
+            if len(self._path_queries) >= _PATH_QUERY_CACHE_SIZE:
+                self._path_queries.clear()
+            self._path_queries[pattern] = cached
+        return cached
+
+    def _compile_path_query(self, pattern: str) -> tantivy.Query:
         regex = tantivy_path_regex(pattern)
         if regex is None:
             return tantivy.Query.empty_query()
