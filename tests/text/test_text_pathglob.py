@@ -12,7 +12,7 @@ from text_fixtures import documents, make_symbol
 
 from quiver.errors import InvalidQueryError
 from quiver.text.index import DocumentIndex
-from quiver.text.pathglob import path_matches, tantivy_path_regex
+from quiver.text.pathglob import path_glob_terms, path_matches, tantivy_path_regex
 
 PATHS = [
     "setup.py",
@@ -92,6 +92,26 @@ def test_empty_pattern_is_refused_with_a_suggestion() -> None:
         tantivy_path_regex("  ")
 
 
+@pytest.mark.parametrize(
+    ("pattern", "terms"),
+    [
+        ("src/net", [[("path", "src/net")], [("dir", "src/net")]]),
+        ("vendor", [[("segment", "vendor")]]),
+        ("src/**", [[("dir", "src")]]),
+        ("*.tar.gz", [[("ext", "tar.gz")]]),
+        ("**/*.py", [[("ext", "py")]]),
+        ("src/**/*.rs", [[("dir", "src"), ("ext", "rs")]]),
+        ("lib.rs/**/*.rs", None),  # the directory itself ends in .rs: regex
+        ("src/*.py", None),
+        ("test_*", None),
+    ],
+)
+def test_common_globs_become_exact_term_lookups(
+    pattern: str, terms: list[list[tuple[str, str]]] | None
+) -> None:
+    assert path_glob_terms(pattern) == terms
+
+
 def test_every_literal_punctuation_is_escaped_for_tantivy() -> None:
     regex = tantivy_path_regex("a.(b)|c")
     assert regex is not None
@@ -151,3 +171,54 @@ def test_several_patterns_are_alternatives(path_index: DocumentIndex) -> None:
 def test_search_with_an_empty_pattern_raises_invalid_query(path_index: DocumentIndex) -> None:
     with pytest.raises(InvalidQueryError):
         path_index.search("handler", paths=["/"])
+
+
+# Paths where the exact-term shortcuts could go wrong: dots in directory
+# names, multi-part extensions, hidden files, empty segments.
+EDGE_PATHS = [
+    *PATHS,
+    "lib.rs/foo.txt",
+    "lib.rs/bar.rs",
+    "pkg/a.tar.gz",
+    "x/.rs",
+    "weird..gz",
+    "src/net.py/inner.py",
+    "a//b/c.py",
+]
+
+
+@pytest.fixture(scope="module")
+def edge_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocumentIndex]:
+    index = DocumentIndex.open(tmp_path_factory.mktemp("edge-globs") / "text")
+    index.add(documents(*(make_symbol("handler", path=path) for path in EDGE_PATHS)))
+    index.commit()
+    yield index
+    index.close()
+
+
+_DIRECTORIES = st.sampled_from(
+    ["src", "src/net", "lib.rs", "pkg", "x", "a/", "a//b", "docs/ünïcode", "nope", "src/net.py"]
+)
+_EXTENSIONS = st.sampled_from(["py", "rs", "gz", "tar.gz", ".gz", "txt", "md", "b.py", "c.py"])
+_SHAPED_GLOBS = st.one_of(
+    _DIRECTORIES,
+    _DIRECTORIES.map(lambda directory: f"{directory}/**"),
+    _EXTENSIONS.map(lambda extension: f"*.{extension}"),
+    _EXTENSIONS.map(lambda extension: f"**/*.{extension}"),
+    st.tuples(_DIRECTORIES, _EXTENSIONS).map(lambda pair: f"{pair[0]}/**/*.{pair[1]}"),
+    st.sampled_from(EDGE_PATHS),
+    st.sampled_from(["http.py", "net", "lib.rs", "c.py", "retry.rs", "inner.py"]),
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_SHAPED_GLOBS)
+def test_exact_term_shortcuts_select_what_the_glob_selects(
+    edge_index: DocumentIndex, pattern: str
+) -> None:
+    expected = {path for path in EDGE_PATHS if path_matches([pattern], path)}
+    hits = edge_index.search("handler", limit=100, paths=[pattern])
+    found = {symbol.path for symbol in edge_index.stored([hit.symbol_id for hit in hits]).values()}
+    assert found == expected

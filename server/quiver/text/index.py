@@ -56,7 +56,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -69,7 +69,7 @@ from quiver.ids import ClusterId, SymbolId
 from quiver.symbols import Symbol, SymbolKind
 from quiver.text import schema as fields
 from quiver.text.delta import Delta, Snapshot, Write
-from quiver.text.query import Filters, QueryBuilder
+from quiver.text.query import Filters, PreparedQuery, QueryBuilder
 
 #: Our own marker file in the index directory.
 FORMAT_FILE: Final = "quiver-text.json"
@@ -381,21 +381,22 @@ class DocumentIndex:
         at any depth); ``clusters``, the IVF lists whose symbols may be
         returned. All run inside Tantivy, not as a post-filter.
 
-        Costs one Tantivy search (about a millisecond for 100,000 symbols;
-        two when refreshed writes are pending) and reads ids from the fast
-        field, not the document store.
+        Costs two Tantivy searches, the BM25 one and a cheap exact-name one
+        (1–2 ms together for 100,000 symbols; see ``benchmarks/README.md``),
+        twice that while refreshed writes wait for a commit; ids come from the
+        fast field, not the document store.
         """
         self._require_open()
         filters = Filters(kinds=kinds, languages=languages, paths=paths, clusters=clusters)
-        tantivy_query = self._queries.build(query, filters)
-        if tantivy_query is None or limit <= 0 or filters.excludes_everything():
+        prepared = self._queries.build(query, filters)
+        if prepared is None or limit <= 0 or filters.excludes_everything():
             return []
         limit = min(limit, MAX_LIMIT)
         snapshot = self._snapshot
-        hits = self._top_hits(snapshot.committed, snapshot.live(tantivy_query), limit)
+        hits = self._ranked(snapshot.committed, prepared, limit, snapshot.live)
         if snapshot.delta is None:
             return hits
-        hits += self._top_hits(snapshot.delta, tantivy_query, limit)
+        hits += self._ranked(snapshot.delta, prepared, limit, lambda query: query)
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:limit]
 
@@ -539,6 +540,29 @@ class DocumentIndex:
             writer.delete_documents_by_query(
                 tantivy.Query.term_set_query(self._schema, field, batch)
             )
+
+    def _ranked(
+        self,
+        searcher: tantivy.Searcher,
+        prepared: PreparedQuery,
+        limit: int,
+        restrict: Callable[[tantivy.Query], tantivy.Query],
+    ) -> list[TextHit]:
+        """The top hits of one searcher: exact-name hits (bonus + BM25) first, then BM25."""
+        word_hits = self._top_hits(searcher, restrict(prepared.words), limit)
+        if prepared.exact is None:
+            return word_hits
+        exact_hits = self._top_hits(searcher, restrict(prepared.exact), limit)
+        if not exact_hits:
+            return word_hits
+        word_scores = {hit.symbol_id: hit.score for hit in word_hits}
+        merged = {
+            hit.symbol_id: TextHit(hit.symbol_id, hit.score + word_scores.get(hit.symbol_id, 0.0))
+            for hit in exact_hits
+        }
+        for hit in word_hits:
+            merged.setdefault(hit.symbol_id, hit)
+        return sorted(merged.values(), key=lambda hit: hit.score, reverse=True)[:limit]
 
     def _top_hits(
         self, searcher: tantivy.Searcher, query: tantivy.Query, limit: int

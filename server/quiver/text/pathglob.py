@@ -99,7 +99,72 @@ def path_matches(patterns: tuple[str, ...] | list[str], path: str) -> bool:
     return any(compile_path_glob(pattern).fullmatch(path) for pattern in patterns)
 
 
-def _parse(pattern: str) -> tuple[_Token, ...]:
+#: What :func:`path_glob_terms` asks for: one alternative is a list of
+#: (kind, value) terms that must all be present; kinds are "path" (the whole
+#: path), "dir" (an ancestor directory), "segment" (one path component) and
+#: "ext" (what follows a dot in one component), as :func:`path_terms` indexes them.
+TermAlternatives = list[list[tuple[str, str]]]
+
+
+def path_terms(path: str) -> tuple[list[str], list[str], list[str]]:
+    """The terms a path is indexed under for :func:`path_glob_terms`: (dirs, segments, exts).
+
+    ``src/net/a.tar.gz`` gives dirs ``src``, ``src/net``; segments ``src``,
+    ``net``, ``a.tar.gz``; exts ``tar.gz``, ``gz`` (every text after a dot of
+    every segment).
+    """
+    directories = [path[:index] for index, char in enumerate(path) if char == "/" and index]
+    segments = path.split("/")
+    extensions = {
+        segment[index + 1 :]
+        for segment in segments
+        for index, char in enumerate(segment)
+        if char == "." and index + 1 < len(segment)
+    }
+    return directories, list(dict.fromkeys(segments)), sorted(extensions)
+
+
+def path_glob_terms(pattern: str) -> TermAlternatives | None:
+    """The pattern as exact-term lookups when it has one of the common shapes, else None.
+
+    Shapes: a literal path (the file, or everything below the directory), a
+    literal name (any component), ``DIR/**``, ``*.EXT`` / ``**/*.EXT``
+    (any depth) and ``DIR/**/*.EXT``. Selects exactly the paths
+    :func:`compile_path_glob` selects (the tests check both against each other).
+    Raises :class:`InvalidQueryError` as :func:`tantivy_path_regex` does.
+    """
+    text = _normalise(pattern)
+    if not _has_glob(text):
+        if "/" in text:
+            return [[("path", text)], [("dir", text)]]
+        return [[("segment", text)]]
+    if text.endswith("/**") and not _has_glob(head := text[:-3]):
+        return [[("dir", head)]]
+    for prefix in ("*.", "**/*."):
+        extension = text.removeprefix(prefix)
+        if extension != text and _is_plain_name(extension):
+            return [[("ext", extension)]]
+    directory, separator, extension = text.partition("/**/*.")
+    if (
+        separator
+        and directory
+        and not _has_glob(directory)
+        and _is_plain_name(extension)
+        and not any(part.endswith("." + extension) for part in directory.split("/"))
+    ):
+        return [[("dir", directory), ("ext", extension)]]
+    return None
+
+
+def _has_glob(text: str) -> bool:
+    return any(char in text for char in "*?[")
+
+
+def _is_plain_name(text: str) -> bool:
+    return bool(text) and "/" not in text and not _has_glob(text)
+
+
+def _normalise(pattern: str) -> str:
     text = pattern.strip()
     if len(text) > MAX_GLOB_CHARS:
         raise InvalidQueryError(
@@ -114,6 +179,11 @@ def _parse(pattern: str) -> tuple[_Token, ...]:
             f"Path pattern {pattern!r} is empty.",
             "Give a glob relative to the workspace root, such as `src/**/*.py` or `*.rs`.",
         )
+    return text
+
+
+def _parse(pattern: str) -> tuple[_Token, ...]:
+    text = _normalise(pattern)
     tokens: list[_Token] = []
     index = 0
     while index < len(text):

@@ -9,15 +9,21 @@ Ranking, highest first:
 
 1. Exact name (case-insensitive; a case-exact match ranks above it), then an
    exact dotted tail of the qualified name (``Client.get``, ``http::Client``):
-   constant bonuses far above any BM25 score, so an exact hit always comes first.
-2. BM25 over the words: for each query word the best of its field matches,
+   constant bonuses far above any BM25 score, so an exact hit always comes
+   first. Asked as a separate, cheap query (raw-term lookups).
+2. BM25 over the words: every (word, field) pair is one boosted term query,
    weighted name > qualified name > signature > doc > path > body
-   (:data:`quiver.text.schema.WORD_FIELD_BOOSTS`), plus a little of the other
-   fields (dis-max with a tie breaker); the words' scores add up.
+   (:data:`quiver.text.schema.WORD_FIELD_BOOSTS`), and the scores add up.
+   One flat disjunction of term queries lets Tantivy skip documents that
+   cannot reach the top ``limit`` (block-max WAND): measured 1.1 ms instead
+   of 7.7 ms with a per-word dis-max on 100,000 symbols.
 
 Filters (kind, language, cluster, path globs) are clauses of the same boolean
-query with a zero score, so Tantivy skips non-matching documents instead of
-the caller post-filtering an over-fetched list.
+queries with a zero score, so Tantivy skips non-matching documents instead of
+the caller post-filtering an over-fetched list. Common path globs (``src/**``,
+``*.py``, ``src/**/*.rs``, a literal path or name) become exact-term lookups
+(:func:`quiver.text.pathglob.path_glob_terms`); others run a regex over the
+term dictionary of paths.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from quiver.errors import InvalidQueryError
 from quiver.ids import ClusterId
 from quiver.symbols import SymbolKind
 from quiver.text import schema as fields
-from quiver.text.pathglob import tantivy_path_regex
+from quiver.text.pathglob import path_glob_terms, tantivy_path_regex
 from quiver.text.tokenize import identifier_words, normalise_qualified
 
 #: Only this many characters of a query are read: a longer query (a pasted
@@ -43,6 +49,13 @@ MAX_QUERY_TERMS: Final = 32
 #: An exact-name clause is only tried for a query of this length or less.
 MAX_EXACT_CHARS: Final = 256
 
+_PATH_TERM_FIELDS: Final = {
+    "path": fields.PATH,
+    "dir": fields.PATH_DIRS,
+    "segment": fields.PATH_SEGMENTS,
+    "ext": fields.PATH_EXTENSIONS,
+}
+
 #: Compiled path-glob queries kept per builder.
 _PATH_QUERY_CACHE_SIZE: Final = 256
 
@@ -52,8 +65,6 @@ NAME_EXACT_BONUS: Final = 1000.0
 NAME_CASE_BONUS: Final = 100.0
 #: Added when a dotted tail of the qualified name equals the query (``Client.get``).
 QUALIFIED_EXACT_BONUS: Final = 500.0
-#: Share of the non-best fields' scores a word adds (dis-max tie breaker).
-FIELD_TIE_BREAKER: Final = 0.2
 
 # English function words that carry no meaning in a code search query and
 # match almost every body; dropped when the query has other words.
@@ -87,6 +98,29 @@ class Filters:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedQuery:
+    """A search as Tantivy runs it: the BM25 query and the exact-name query, filters applied.
+
+    A hit's score is its ``words`` score plus, when it matches ``exact``,
+    that query's constant bonus.
+    """
+
+    words: tantivy.Query
+    exact: tantivy.Query | None
+
+
+def _filtered(query: tantivy.Query, filter_queries: Sequence[tantivy.Query]) -> tantivy.Query:
+    if not filter_queries:
+        return query
+    clauses = [(tantivy.Occur.Must, query)]
+    clauses += [
+        (tantivy.Occur.Must, tantivy.Query.const_score_query(filter_query, 0.0))
+        for filter_query in filter_queries
+    ]
+    return tantivy.Query.boolean_query(clauses)
+
+
 class QueryBuilder:
     """Builds Tantivy queries for one schema; cheap to keep, safe to share between threads."""
 
@@ -104,8 +138,8 @@ class QueryBuilder:
         analysed = self._analyzer.analyze(" ".join(meaningful or words))
         return list(dict.fromkeys(analysed))[:MAX_QUERY_TERMS]
 
-    def build(self, text: str, filters: Filters) -> tantivy.Query | None:
-        """The full query for ``text`` under ``filters``, or None when it can match nothing.
+    def build(self, text: str, filters: Filters) -> PreparedQuery | None:
+        """The queries for ``text`` under ``filters``, or None when nothing can match.
 
         Raises :class:`InvalidQueryError` for an empty or whitespace-only query
         and for a malformed path glob. A query without letters or digits
@@ -116,37 +150,33 @@ class QueryBuilder:
                 "The search query is empty.",
                 "Type a symbol name (`parseHeader`), words (`parse http header`) or a sentence.",
             )
-        scoring = self._scoring_query(text)
-        if scoring is None:
-            return None
-        filter_queries = self._filter_queries(filters)
-        if not filter_queries:
-            return scoring
-        clauses = [(tantivy.Occur.Must, scoring)]
-        clauses += [
-            (tantivy.Occur.Must, tantivy.Query.const_score_query(query, 0.0))
-            for query in filter_queries
-        ]
-        return tantivy.Query.boolean_query(clauses)
-
-    def _scoring_query(self, text: str) -> tantivy.Query | None:
         terms = self.terms(text)
         if not terms:
             return None
-        should: list[tantivy.Query] = [self._word_query(term) for term in terms]
-        should += self._exact_queries(text.strip())
-        if len(should) == 1:
-            return should[0]
-        return tantivy.Query.boolean_query([(tantivy.Occur.Should, query) for query in should])
-
-    def _word_query(self, term: str) -> tantivy.Query:
-        per_field = [
-            tantivy.Query.boost_query(
-                tantivy.Query.term_query(self._schema, field, term, index_option="freq"), boost
-            )
-            for field, boost in fields.WORD_FIELD_BOOSTS.items()
-        ]
-        return tantivy.Query.disjunction_max_query(per_field, tie_breaker=FIELD_TIE_BREAKER)
+        words = tantivy.Query.boolean_query(
+            [
+                (
+                    tantivy.Occur.Should,
+                    tantivy.Query.boost_query(
+                        tantivy.Query.term_query(self._schema, field, term, index_option="freq"),
+                        boost,
+                    ),
+                )
+                for term in terms
+                for field, boost in fields.WORD_FIELD_BOOSTS.items()
+            ]
+        )
+        exact_queries = self._exact_queries(text.strip())
+        exact = (
+            tantivy.Query.boolean_query([(tantivy.Occur.Should, query) for query in exact_queries])
+            if exact_queries
+            else None
+        )
+        filter_queries = self._filter_queries(filters)
+        return PreparedQuery(
+            words=_filtered(words, filter_queries),
+            exact=None if exact is None else _filtered(exact, filter_queries),
+        )
 
     def _exact_queries(self, text: str) -> list[tantivy.Query]:
         if len(text) > MAX_EXACT_CHARS:
@@ -201,6 +231,26 @@ class QueryBuilder:
         return cached
 
     def _compile_path_query(self, pattern: str) -> tantivy.Query:
+        alternatives = path_glob_terms(pattern)
+        if alternatives is not None:
+            # One posting list per term: far cheaper than a regex that opens
+            # the postings of every matching file.
+            return _any_of(
+                [
+                    _all_of(
+                        [
+                            tantivy.Query.term_query(
+                                self._schema,
+                                _PATH_TERM_FIELDS[kind],
+                                fields.valid_text(value),
+                                index_option="basic",
+                            )
+                            for kind, value in required
+                        ]
+                    )
+                    for required in alternatives
+                ]
+            )
         regex = tantivy_path_regex(pattern)
         if regex is None:
             return tantivy.Query.empty_query()
@@ -211,3 +261,15 @@ class QueryBuilder:
                 f"Path pattern {pattern!r} cannot be searched: {error}.",
                 "Simplify the glob, for example `src/**/*.py`.",
             ) from error
+
+
+def _all_of(queries: list[tantivy.Query]) -> tantivy.Query:
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, query) for query in queries])
+
+
+def _any_of(queries: list[tantivy.Query]) -> tantivy.Query:
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, query) for query in queries])

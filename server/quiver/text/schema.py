@@ -10,8 +10,9 @@ One Tantivy document per symbol. Three groups of fields:
   anything. Term frequencies are kept for BM25; positions are not (no phrase
   queries), which keeps the index smaller.
 * **Exact terms** (``name_exact``, ``name_case``, ``qualified_suffix``,
-  ``path``, ``language``, ``kind``, ``symbol_id``, ``cluster_id``): whole
-  values for exact-name ranking, deletes and filters. ``symbol_id`` and
+  ``path``, ``path_dirs``, ``path_segments``, ``path_extensions``,
+  ``language``, ``kind``, ``symbol_id``, ``cluster_id``): whole values for
+  exact-name ranking, deletes and filters (path globs become term lookups). ``symbol_id`` and
   ``cluster_id`` are also FAST (columnar) fields, so hits are mapped to ids
   without touching the document store.
 * **The stored symbol** (``symbol``): the whole :class:`quiver.symbols.Symbol`
@@ -32,6 +33,7 @@ import tantivy
 
 from quiver.ids import ClusterId, SymbolId
 from quiver.symbols import Position, Range, Symbol, SymbolKind
+from quiver.text.pathglob import path_terms
 from quiver.text.tokenize import normalise_qualified, word_text
 
 #: Version of the on-disk text index (schema, analyzers, word splitting, stored encoding).
@@ -54,6 +56,9 @@ CLUSTER_ID: Final = "cluster_id"
 KIND: Final = "kind"
 LANGUAGE: Final = "language"
 PATH: Final = "path"
+PATH_DIRS: Final = "path_dirs"
+PATH_SEGMENTS: Final = "path_segments"
+PATH_EXTENSIONS: Final = "path_extensions"
 NAME_EXACT: Final = "name_exact"
 NAME_CASE: Final = "name_case"
 QUALIFIED_SUFFIX: Final = "qualified_suffix"
@@ -70,12 +75,12 @@ WORD_TOKENIZER: Final = "en_stem"
 #: Fields searched word by word, each with its BM25 boost: a word in the
 #: name counts most, one in the body least.
 WORD_FIELD_BOOSTS: Final[dict[str, float]] = {
-    NAME: 5.0,
-    QUALIFIED: 3.0,
-    SIGNATURE: 2.0,
+    NAME: 6.0,
+    QUALIFIED: 2.5,
+    SIGNATURE: 1.5,
     DOC: 1.0,
-    PATH_WORDS: 0.6,
-    BODY: 0.5,
+    PATH_WORDS: 0.5,
+    BODY: 0.3,
 }
 
 
@@ -85,7 +90,17 @@ def build_schema() -> tantivy.Schema:
     builder.add_unsigned_field(SYMBOL_ID, indexed=True, fast=True)
     builder.add_integer_field(CLUSTER_ID, indexed=True, fast=True)
     builder.add_unsigned_field(KIND, indexed=True)
-    for exact in (LANGUAGE, PATH, NAME_EXACT, NAME_CASE, QUALIFIED_SUFFIX):
+    exact_fields = (
+        LANGUAGE,
+        PATH,
+        PATH_DIRS,
+        PATH_SEGMENTS,
+        PATH_EXTENSIONS,
+        NAME_EXACT,
+        NAME_CASE,
+        QUALIFIED_SUFFIX,
+    )
+    for exact in exact_fields:
         builder.add_text_field(exact, tokenizer_name="raw", index_option="basic")
     for words in WORD_FIELD_BOOSTS:
         builder.add_text_field(words, tokenizer_name=WORD_TOKENIZER, index_option="freq")
@@ -137,7 +152,15 @@ def to_document(symbol_id: SymbolId, cluster_id: ClusterId, symbol: Symbol) -> t
     document.add_integer(CLUSTER_ID, cluster_id)
     document.add_unsigned(KIND, int(symbol.kind))
     document.add_text(LANGUAGE, valid_text(symbol.language.lower()))
-    document.add_text(PATH, valid_text(symbol.path))
+    path = valid_text(symbol.path)
+    document.add_text(PATH, path)
+    directories, segments, extensions = path_terms(path)
+    for directory in directories:
+        document.add_text(PATH_DIRS, directory)
+    for segment in segments:
+        document.add_text(PATH_SEGMENTS, segment)
+    for extension in extensions:
+        document.add_text(PATH_EXTENSIONS, extension)
     document.add_text(NAME_EXACT, valid_text(symbol.name.lower()))
     document.add_text(NAME_CASE, valid_text(symbol.name))
     for suffix in qualified_suffixes(symbol):
