@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
 from text_fixtures import documents, make_symbol, names
 
 from quiver.ids import ClusterId, SymbolId
-from quiver.symbols import SymbolKind
+from quiver.symbols import Symbol, SymbolKind
 from quiver.text.index import DocumentIndex, TextDocument
 
 Opener = Callable[..., DocumentIndex]
@@ -401,3 +402,55 @@ def test_refresh_commits_when_too_much_was_written(
     writer.refresh()
     assert reader.reload_if_changed() is True  # it was a durable commit
     assert reader.num_docs() == writer.num_docs() == 5
+
+
+def test_searches_from_other_threads_see_whole_updates_only(open_index: Opener) -> None:
+    index = open_index()
+    files = {
+        f"src/module_{number}.py": [
+            make_symbol(f"handleRequest{number}_{line}", path=f"src/module_{number}.py", line=line)
+            for line in range(5)
+        ]
+        for number in range(8)
+    }
+    id_of = {
+        symbol.name: SymbolId(offset + 1)
+        for offset, symbol in enumerate(symbol for symbols in files.values() for symbol in symbols)
+    }
+
+    def as_documents(symbols: list[Symbol]) -> list[TextDocument]:
+        return [TextDocument(id_of[symbol.name], ClusterId(0), symbol) for symbol in symbols]
+
+    index.add(document for symbols in files.values() for document in as_documents(symbols))
+    index.commit()
+    failures: list[str] = []
+    done = threading.Event()
+
+    def search_until_done() -> None:
+        while not done.is_set():
+            try:
+                total = index.num_docs()
+                hits = index.search("handle request", limit=100, paths=["src/**"])
+                if total != 40 or len(hits) != 40:
+                    failures.append(f"saw {total} documents and {len(hits)} hits")
+            except Exception as error:  # any failure in a search thread is the finding
+                failures.append(repr(error))
+
+    searchers = [threading.Thread(target=search_until_done) for _ in range(3)]
+    for thread in searchers:
+        thread.start()
+    try:
+        for round_number in range(12):
+            path = f"src/module_{round_number % 8}.py"
+            index.delete_paths([path])
+            index.add(as_documents(files[path]))
+            if round_number % 4 == 3:
+                index.commit()
+            else:
+                index.refresh()
+    finally:
+        done.set()
+        for thread in searchers:
+            thread.join()
+    assert failures == []
+    assert index.num_docs() == 40
