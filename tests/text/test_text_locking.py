@@ -22,9 +22,18 @@ _HOLD_WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from quiver.text.index import DocumentIndex
+    from quiver.ids import ClusterId, SymbolId
+    from quiver.symbols import Position, Range, Symbol, SymbolKind
+    from quiver.text.index import DocumentIndex, TextDocument
     index = DocumentIndex.open(Path(sys.argv[1]))
     print("locked", flush=True)
+    sys.stdin.readline()
+    span = Range(Position(0, 0), Position(1, 0))
+    symbol = Symbol("writtenElsewhere", SymbolKind.FUNCTION, "", "", "", span, span,
+                    "python", "other.py", "", "h")
+    index.add([TextDocument(SymbolId(7), ClusterId(0), symbol)])
+    index.commit()
+    print("committed", flush=True)
     sys.stdin.read()
     """
 )
@@ -48,7 +57,9 @@ def test_closing_the_writer_releases_the_lock(open_index: Opener) -> None:
     assert names(second, "keptSymbol") == ["keptSymbol"]
 
 
-def test_writer_in_another_process_locks_until_it_dies(open_index: Opener, tmp_path: Path) -> None:
+def test_writer_in_another_process_locks_and_its_commits_reach_readers(
+    open_index: Opener, tmp_path: Path
+) -> None:
     open_index("shared").close()  # create it
     server_dir = str(Path(quiver.__file__).resolve().parents[1])
     holder = subprocess.Popen(
@@ -65,6 +76,13 @@ def test_writer_in_another_process_locks_until_it_dies(open_index: Opener, tmp_p
             open_index("shared")
         reader = open_index("shared", writable=False)  # readers are never blocked
         assert reader.num_docs() == 0
+        assert holder.stdin is not None
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "committed"
+        assert names(reader, "writtenElsewhere") == []  # its snapshot, until it reloads
+        assert reader.reload_if_changed() is True
+        assert names(reader, "writtenElsewhere") == ["writtenElsewhere"]
     finally:
         holder.kill()  # SIGKILL: no clean-up code runs in the holder
         holder.wait(timeout=30)
