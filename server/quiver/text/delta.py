@@ -5,9 +5,10 @@ on the reference machine that is 50–150 ms, too slow to follow every
 keystroke-save. :meth:`quiver.text.index.DocumentIndex.refresh` instead
 replays the recent writes into a small in-memory Tantivy index (the
 *delta*, a few ms) and remembers which committed documents they replace
-(*tombstones*: deleted paths and symbol ids). A search then asks the
-committed index with the tombstoned documents excluded, asks the delta, and
-merges the two lists by score.
+(*tombstones*: deleted paths and symbol ids, resolved once per refresh to the
+ids of the committed documents they hide). A search then asks the committed
+index for ``limit`` plus that many hits, drops the hidden ones, asks the
+delta, and merges the two lists by score.
 
 Scores of delta documents come from the delta's own BM25 statistics, which
 differ from the committed index's (a small collection gives other IDFs), so
@@ -48,16 +49,11 @@ class Snapshot:
 
     committed: tantivy.Searcher
     delta: tantivy.Searcher | None = None
-    #: Committed documents that newer writes replaced or deleted (None: none).
-    hidden: tantivy.Query | None = None
-
-    def live(self, query: tantivy.Query) -> tantivy.Query:
-        """``query`` restricted to the committed documents no newer write hides."""
-        if self.hidden is None:
-            return query
-        return tantivy.Query.boolean_query(
-            [(tantivy.Occur.Must, query), (tantivy.Occur.MustNot, self.hidden)]
-        )
+    #: Symbol ids of the committed documents that newer writes replaced or
+    #: deleted. Searches over-fetch by this many and drop them in Python,
+    #: which keeps the committed query a plain disjunction Tantivy can prune
+    #: (a MustNot clause would make it score every matching document).
+    hidden_ids: frozenset[int] = frozenset()
 
 
 class Delta:
@@ -100,7 +96,18 @@ class Delta:
         """A snapshot pairing ``committed`` with the delta's current state."""
         if self._index is None:
             return Snapshot(committed)
-        return Snapshot(committed, self._index.searcher(), self._hidden_query())
+        return Snapshot(committed, self._index.searcher(), self._hidden_ids(committed))
+
+    def _hidden_ids(self, committed: tantivy.Searcher) -> frozenset[int]:
+        """Ids of the committed documents the tombstones hide (one term-set search)."""
+        query = self._hidden_query()
+        total = int(committed.num_docs)
+        if query is None or total == 0:
+            return frozenset()
+        result = committed.search(query, total, count=False)
+        addresses = [address for _, address in result.hits]
+        values = committed.fast_field_values(fields.SYMBOL_ID, addresses)
+        return frozenset(int(value) for value in values if value is not None)
 
     def _hidden_query(self) -> tantivy.Query | None:
         clauses = []

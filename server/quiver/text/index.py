@@ -56,7 +56,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -393,10 +393,10 @@ class DocumentIndex:
             return []
         limit = min(limit, MAX_LIMIT)
         snapshot = self._snapshot
-        hits = self._ranked(snapshot.committed, prepared, limit, snapshot.live)
+        hits = self._ranked(snapshot.committed, prepared, limit, snapshot.hidden_ids)
         if snapshot.delta is None:
             return hits
-        hits += self._ranked(snapshot.delta, prepared, limit, lambda query: query)
+        hits += self._ranked(snapshot.delta, prepared, limit, frozenset())
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:limit]
 
@@ -404,12 +404,9 @@ class DocumentIndex:
         """Number of searchable symbols (deleted ones excluded, refreshed writes included)."""
         self._require_open()
         snapshot = self._snapshot
-        total = int(snapshot.committed.num_docs)
+        total = int(snapshot.committed.num_docs) - len(snapshot.hidden_ids)
         if snapshot.delta is not None:
             total += int(snapshot.delta.num_docs)
-        if snapshot.hidden is not None:
-            counted = snapshot.committed.search(snapshot.hidden, 1, count=True)
-            total -= int(counted.count)  # type: ignore[attr-defined]  # missing from the stub
         return total
 
     def stored(self, ids: Sequence[SymbolId]) -> dict[SymbolId, Symbol]:
@@ -431,18 +428,17 @@ class DocumentIndex:
         """Every searchable symbol id (for consistency checks; reads the fast field)."""
         self._require_open()
         snapshot = self._snapshot
-        everything = tantivy.Query.all_query()
-        sources = [(snapshot.committed, snapshot.live(everything))]
+        sources = [(snapshot.committed, snapshot.hidden_ids)]
         if snapshot.delta is not None:
-            sources.append((snapshot.delta, everything))
-        for searcher, query in sources:
+            sources.append((snapshot.delta, frozenset()))
+        for searcher, hidden in sources:
             total = int(searcher.num_docs)
             if total == 0:
                 continue
-            result = searcher.search(query, total, count=False)
+            result = searcher.search(tantivy.Query.all_query(), total, count=False)
             addresses = [address for _, address in result.hits]
             for symbol_id in searcher.fast_field_values(fields.SYMBOL_ID, addresses):
-                if symbol_id is not None:
+                if symbol_id is not None and symbol_id not in hidden:
                     yield SymbolId(int(symbol_id))
 
     # ---------------------------------------------------------------- closing
@@ -546,13 +542,13 @@ class DocumentIndex:
         searcher: tantivy.Searcher,
         prepared: PreparedQuery,
         limit: int,
-        restrict: Callable[[tantivy.Query], tantivy.Query],
+        hidden: frozenset[int],
     ) -> list[TextHit]:
         """The top hits of one searcher: exact-name hits (bonus + BM25) first, then BM25."""
-        word_hits = self._top_hits(searcher, restrict(prepared.words), limit)
+        word_hits = self._top_hits(searcher, prepared.words, limit, hidden)
         if prepared.exact is None:
             return word_hits
-        exact_hits = self._top_hits(searcher, restrict(prepared.exact), limit)
+        exact_hits = self._top_hits(searcher, prepared.exact, limit, hidden)
         if not exact_hits:
             return word_hits
         word_scores = {hit.symbol_id: hit.score for hit in word_hits}
@@ -565,37 +561,50 @@ class DocumentIndex:
         return sorted(merged.values(), key=lambda hit: hit.score, reverse=True)[:limit]
 
     def _top_hits(
-        self, searcher: tantivy.Searcher, query: tantivy.Query, limit: int
+        self,
+        searcher: tantivy.Searcher,
+        query: tantivy.Query,
+        limit: int,
+        hidden: frozenset[int] = frozenset(),
     ) -> list[TextHit]:
+        """The best ``limit`` hits of ``query`` whose ids are not ``hidden``."""
         try:
-            result = searcher.search(query, limit, count=False)
+            # Over-fetch by the number of hidden documents: the top ``limit``
+            # survivors are then exactly the answer.
+            result = searcher.search(query, limit + len(hidden), count=False)
             addresses = [address for _, address in result.hits]
             ids = searcher.fast_field_values(fields.SYMBOL_ID, addresses)
         except ValueError as error:
             raise self._read_error(error) from error
-        return [
+        hits = [
             TextHit(SymbolId(int(symbol_id)), float(score))
             for (score, _), symbol_id in zip(result.hits, ids, strict=True)
-            if symbol_id is not None
+            if symbol_id is not None and symbol_id not in hidden
         ]
+        return hits[:limit]
 
     def _stored_batch(self, snapshot: Snapshot, ids: Sequence[SymbolId]) -> dict[SymbolId, Symbol]:
         wanted = self._id_set_query(ids)
         # The delta holds the newest version of a symbol; ask it first.
-        sources = [] if snapshot.delta is None else [(snapshot.delta, wanted)]
-        sources.append((snapshot.committed, snapshot.live(wanted)))
+        sources: list[tuple[tantivy.Searcher, frozenset[int]]] = []
+        if snapshot.delta is not None:
+            sources.append((snapshot.delta, frozenset()))
+        sources.append((snapshot.committed, snapshot.hidden_ids))
         found: dict[SymbolId, Symbol] = {}
-        for searcher, query in sources:
+        for searcher, hidden in sources:
             try:
-                result = searcher.search(query, len(ids), count=False)
+                result = searcher.search(wanted, len(ids), count=False)
                 addresses = [address for _, address in result.hits]
                 id_values = searcher.fast_field_values(fields.SYMBOL_ID, addresses)
-                for address, symbol_id in zip(addresses, id_values, strict=True):
-                    if symbol_id is None or SymbolId(int(symbol_id)) in found:
+                for address, value in zip(addresses, id_values, strict=True):
+                    if value is None or value in hidden:
+                        continue
+                    symbol_id = SymbolId(int(value))
+                    if symbol_id in found:
                         continue
                     data = searcher.doc(address).get_first(fields.STORED_SYMBOL)
                     if isinstance(data, bytes):
-                        found[SymbolId(int(symbol_id))] = fields.decode_symbol(data)
+                        found[symbol_id] = fields.decode_symbol(data)
             except ValueError as error:
                 raise self._read_error(error) from error
         return found
