@@ -9,6 +9,7 @@ Measures, on N symbols (default 100,000; ~10 per file):
   ``refresh()`` (searchable in this process) or ``commit()`` (durable), p50/p99;
 * word searches while refreshed writes wait for the durable commit;
 * a reader's reload after a commit, and the no-change ``reload_if_changed`` check;
+* ``reassign_clusters`` of a tenth of the symbols (an IVF retrain) plus its commit;
 * the size of the index on disk.
 
 Run: ``PYTHONPATH=server python benchmarks/text.py [--symbols 100000] [--runs 3]``.
@@ -260,6 +261,16 @@ def run_once(corpus: Corpus, directory: Path, seed: int, per_shape: int) -> dict
     result["reader_unchanged_check"] = _percentiles(_time_each(reader.reload_if_changed, 200))
     assert reader.num_docs() == len(corpus.documents)
     reader.close()
+
+    # An IVF retrain moves a tenth of the symbols to other clusters.
+    moved = {
+        document.symbol_id: ClusterId((document.cluster_id + 1) % NUM_CLUSTERS)
+        for document in rng.sample(corpus.documents, len(corpus.documents) // 10)
+    }
+    start = time.perf_counter()
+    index.reassign_clusters(moved)
+    index.commit()
+    result["reassign_tenth_seconds"] = time.perf_counter() - start
     index.close()
     return result
 
@@ -341,6 +352,7 @@ def main() -> None:
         "reader_unchanged_check": {
             key: _median_of(runs, "reader_unchanged_check", key) for key in ("p50_ms", "p99_ms")
         },
+        "reassign_tenth_seconds": _median_of(runs, "reassign_tenth_seconds"),
         "raw_runs": runs,
     }
     _print_table(summary)
@@ -384,6 +396,9 @@ def _print_table(summary: dict[str, object]) -> None:
         print(f"| {label} | {row['p50_ms']:.2f} ms | {row['p99_ms']:.2f} ms |")
     commit_ms = summary["commit_after_30_refreshes_ms"]
     print(f"| durable commit of 30 refreshed files | {commit_ms:.1f} ms | |")
+    reassign_s = summary["reassign_tenth_seconds"]
+    moved = int(summary["symbols"]) // 10  # type: ignore[call-overload]
+    print(f"| reassign_clusters of {moved:,} symbols + commit | {reassign_s:.2f} s | |")
 
 
 if __name__ == "__main__":
