@@ -103,7 +103,8 @@ def test_overloads_are_separate_symbols_with_their_own_ranges(extract) -> None:
 
 def test_docstrings_and_comments_become_the_doc(extract) -> None:
     symbols = extract(SOURCE, "client.py")
-    assert by_name(symbols, "client.Client").doc == "Talks to the server.\n\nRetries failed requests."
+    client_doc = by_name(symbols, "client.Client").doc
+    assert client_doc == "Talks to the server.\n\nRetries failed requests."
     assert by_name(symbols, "client.retry").doc == "Retries the wrapped call."
     assert by_name(symbols, "client.retry.decorator").doc == ""
 

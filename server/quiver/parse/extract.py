@@ -545,7 +545,9 @@ def _doc(candidate: _Candidate, source: bytes, spec: LanguageSpec) -> str:
     expected_end_row = node.start_point[0]
     previous = node.prev_sibling
     while previous is not None and previous.type in spec.comments:
-        start_row, end_row = previous.start_point[0], previous.end_point[0]
+        start_row, (end_row, end_column) = previous.start_point[0], previous.end_point
+        if end_column == 0 and end_row > start_row:
+            end_row -= 1  # a line comment that includes its line break (Rust)
         if end_row < expected_end_row - 1:
             break  # a blank line separates it from the definition
         before = previous.prev_sibling

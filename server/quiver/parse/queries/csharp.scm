@@ -47,10 +47,6 @@
   name: (identifier) @name
   body: (_)? @body) @definition.constructor
 
-(destructor_declaration
-  name: (identifier) @name
-  body: (_)? @body) @definition.method
-
 (operator_declaration
   "operator" @name
   body: (_)? @body) @definition.operator

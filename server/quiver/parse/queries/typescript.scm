@@ -53,8 +53,25 @@
   name: (_) @name
   body: (statement_block) @body) @definition.method
 
-(method_signature
-  name: (_) @name) @definition.method
+; Members of interfaces and of object types named by `type X = { ... }`
+; (not of inline type literals such as a parameter's `{ label: string }`).
+(interface_body
+  (method_signature
+    name: (_) @name) @definition.method)
+
+(type_alias_declaration
+  value: (object_type
+    (method_signature
+      name: (_) @name) @definition.method))
+
+(interface_body
+  (property_signature
+    name: (_) @name) @definition.property)
+
+(type_alias_declaration
+  value: (object_type
+    (property_signature
+      name: (_) @name) @definition.property))
 
 (abstract_method_signature
   name: (_) @name) @definition.method
@@ -69,9 +86,6 @@
 
 (public_field_definition
   name: (_) @name) @definition.field
-
-(property_signature
-  name: (_) @name) @definition.property
 
 ; `const f = () => ...`, `let g = function () {}`, `const C = class {}`.
 (variable_declarator
