@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -97,7 +97,7 @@ def parse_files(
     *,
     workers: int | None = None,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
-) -> Iterator[ParsedFile]:
+) -> Generator[ParsedFile, None, None]:
     """Parse files on ``workers`` processes (default: every usable CPU), in input order.
 
     ``workers=1``, or fewer than ~100 files, runs inline in this process and

@@ -93,7 +93,7 @@ _KIND_BY_CAPTURE: dict[str, SymbolKind] = {
 _QUALIFIED_NAME_SEPARATOR = re.compile(r"::|\\|\.")
 _GENERIC_ARGUMENTS = re.compile(r"<[^<>]*>|\[[^\[\]]*\]")
 _BLOCK_COMMENT_LINE_PREFIX = re.compile(r"^\s*\*+ ?")
-_LINE_COMMENT_PREFIX = re.compile(r"^\s*(?://[/!]?|#!?|--)\s?")
+_LINE_COMMENT_PREFIX = re.compile(r"^\s*(?://[/!]?|#[!:]?|--)\s?")
 _STRING_PREFIX = re.compile(r"^[rRuUbBfF]*")
 
 
