@@ -66,7 +66,10 @@ def _header_bytes(model_id: str, dim: int) -> bytes:
 
 
 def _key_bytes(text_hash: str) -> bytes:
-    key = bytes.fromhex(text_hash)
+    try:
+        key = bytes.fromhex(text_hash)
+    except ValueError:
+        key = b""
     if len(key) != _KEY_SIZE:
         raise ValueError(f"text hash must be {_KEY_SIZE * 2} hex digits, got {text_hash!r}")
     return key
@@ -182,15 +185,16 @@ class EmbeddingCache:
         Each hit is checked against its crc32 (a damaged record is a miss). Cost:
         one dict look-up and a copy of ``dim`` floats per hit.
         """
-        vectors = np.zeros((len(text_hashes), self._dim), dtype=np.float32)
-        found = np.zeros(len(text_hashes), dtype=np.bool_)
+        keys = [_key_bytes(text_hash) for text_hash in text_hashes]
+        vectors = np.zeros((len(keys), self._dim), dtype=np.float32)
+        found = np.zeros(len(keys), dtype=np.bool_)
         with self._lock:
             records = self._mapped_records()
             if records is None:
                 return vectors, found
             covered = _crc_covered_bytes(self._dim)
-            for row, text_hash in enumerate(text_hashes):
-                number = self._index.get(_key_bytes(text_hash))
+            for row, key in enumerate(keys):
+                number = self._index.get(key)
                 if number is None:
                     continue
                 record = records[number]
