@@ -1,0 +1,777 @@
+"""Fuzzy matching of symbol names, the way editors rank Ctrl+T results.
+
+A query matches a name when its characters appear in the name in order
+(a case-insensitive subsequence). Among the matches, the ranking favours what a
+person typing an abbreviation means:
+
+* characters that land on **word starts** — the first character of the name, a
+  character after a separator (``get_user``), a camelCase hump (``getUser``),
+  the last capital of an acronym before a lower-case letter (``HTTPServer`` →
+  ``S``), a switch between letters and digits (``utf8``);
+* **contiguous runs** (``user`` inside ``getUser`` beats ``u…s…e…r`` spread out);
+* characters typed in the **same case** as in the name;
+* a query that is a **prefix** of the name, and above all an **exact** name;
+* **shorter** names, when everything else is equal.
+
+Separators in the query (``_ - . : / \\`` and spaces) are optional: ``get_user``
+matches ``getUser`` as well as ``get_user_by_id``. A query made only of
+separators (``__``) is matched literally.
+
+The score of one alignment (the positions ``p_0 < p_1 < … < p_{m-1}`` where the
+query characters land) is the sum, for each matched character, of
+
+``MATCH`` + ``CASE`` if typed in the same case
++ ``FIRST_CHAR_MULTIPLIER × bonus(p_0)`` for the first query character,
++ ``max(bonus(p_i), CONSECUTIVE)`` when ``p_i = p_{i-1} + 1``,
++ ``bonus(p_i) + GAP_START + GAP_EXTENSION × (gap - 1)`` after a gap of ``gap``
+  skipped characters — but only ``bonus(p_i) + GAP_START`` when ``p_i`` is a word
+  start (skipping whole words is how abbreviations work, so it costs no more for
+  long words);
+
+where ``bonus`` is ``START``, ``WORD``, ``CAMEL`` or 0 as listed above. A
+name's score is the best alignment's score (found by dynamic programming)
+plus ``PREFIX`` / ``EXACT`` / ``EXACT_CASE`` bonuses, minus ``LENGTH_PENALTY``
+per name character the query does not cover. Ties are broken by shorter name,
+then the name's code points, then the caller's key, so results are deterministic.
+
+With these weights ``hsr`` ranks both ``hasSortedRows`` and
+``HttpServerRequest`` (every character on a word start) far above ``whiskers``
+(mid-word); between the two the shorter ``hasSortedRows`` wins (its ``h`` is also
+typed in the same case), while ``HSR`` puts ``HttpServerRequest`` first.
+
+``NameIndex`` holds many names in flat numpy buffers (code points, lower-cased
+code points and per-character bonuses) with a 64-bit character-set mask per
+name, so a search first discards in one vectorised step every name that lacks
+one of the query's characters, then scores the survivors with a compiled
+(numba, cached on disk) kernel. No LSP import here: the engine and the CLI use
+this module directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "MAX_QUERY_LENGTH",
+    "FuzzyMatch",
+    "NameIndex",
+    "fuzzy_score",
+]
+
+# --- scoring weights (see the module docstring for how they combine) ------------------
+MATCH = 16
+CASE = 2
+START = 10
+WORD = 8
+CAMEL = 7
+FIRST_CHAR_MULTIPLIER = 2
+CONSECUTIVE = 4
+GAP_START = -3
+GAP_EXTENSION = -1
+PREFIX = 8.0
+EXACT = 1000.0
+EXACT_CASE = 8.0
+LENGTH_PENALTY = 0.25
+
+#: Queries longer than this (after removing separators) match nothing: no
+#: identifier is that long, and the alignment cost grows with query × name length.
+MAX_QUERY_LENGTH = 256
+
+#: Query characters that stand for "a word boundary here" and may be skipped.
+QUERY_SEPARATORS = frozenset("_-.:/\\ \t")
+
+_NO_MATCH = -1.0e30
+_NEG = -(1 << 40)  # "impossible" in the integer alignment table; far from overflow
+
+# Per-character class flags.
+_ALNUM = np.uint8(1)
+_UPPER = np.uint8(2)
+_LOWER = np.uint8(4)
+_DIGIT = np.uint8(8)
+
+Int32Array = npt.NDArray[np.int32]
+Int64Array = npt.NDArray[np.int64]
+UInt64Array = npt.NDArray[np.uint64]
+Int8Array = npt.NDArray[np.int8]
+BoolArray = npt.NDArray[np.bool_]
+
+K = TypeVar("K", bound=int)
+ScalarT = TypeVar("ScalarT", bound=np.generic)
+
+
+@dataclass(frozen=True, slots=True)
+class FuzzyMatch(Generic[K]):
+    """One ranked name: the caller's ``key``, its ``score`` (higher is better,
+    comparable within one search) and the matched character ``positions`` in
+    the name (Python string indices, ascending; empty for an empty query)."""
+
+    key: K
+    score: float
+    positions: tuple[int, ...]
+
+
+# --- character classification ---------------------------------------------------------
+
+
+def _classify_code_point(code: int) -> tuple[int, int, int]:
+    """(lower-cased code point, class flags, mask bit) of one code point."""
+    char = chr(code)
+    lowered = char.lower()
+    # A few characters lower-case to several (``İ`` → ``i̇``); keep those as they
+    # are so positions in the buffer stay positions in the name.
+    lower = ord(lowered) if len(lowered) == 1 else code
+    flags = 0
+    if char.isalnum():
+        flags |= int(_ALNUM)
+    if char.isupper():
+        flags |= int(_UPPER)
+    if char.islower():
+        flags |= int(_LOWER)
+    if char.isdigit():
+        flags |= int(_DIGIT)
+    return lower, flags, _mask_bit(lower)
+
+
+def _mask_bit(lower: int) -> int:
+    """The bit of the 64-bit character-set mask that stands for a lower-cased code point.
+
+    Letters and digits get a bit each; everything else shares the remaining
+    bits by hashing, which only makes the prefilter let a few more names through.
+    """
+    if 97 <= lower <= 122:  # a-z
+        return lower - 97
+    if 48 <= lower <= 57:  # 0-9
+        return 26 + lower - 48
+    if lower < 128:
+        return 36 + lower % 8
+    return 44 + lower % 20
+
+
+_ASCII_LOWER = np.empty(128, dtype=np.int32)
+_ASCII_FLAGS = np.empty(128, dtype=np.uint8)
+_ASCII_BIT = np.empty(128, dtype=np.uint64)
+for _code in range(128):
+    _lower, _flags, _bit = _classify_code_point(_code)
+    _ASCII_LOWER[_code] = _lower
+    _ASCII_FLAGS[_code] = _flags
+    _ASCII_BIT[_code] = np.uint64(1) << np.uint64(_bit)
+
+
+def _classify(
+    codes: npt.NDArray[np.uint32],
+) -> tuple[Int32Array, npt.NDArray[np.uint8], UInt64Array]:
+    """Lower-cased code points, class flags and mask bits for a buffer of code points.
+
+    ASCII goes through lookup tables; each distinct non-ASCII code point is
+    classified once in Python, so the cost is O(len(codes)) numpy work plus
+    O(distinct non-ASCII characters) Python work.
+    """
+    ascii_part = codes < 128
+    safe = np.where(ascii_part, codes, 0)
+    lower = _ASCII_LOWER[safe]
+    flags = _ASCII_FLAGS[safe]
+    bits = _ASCII_BIT[safe]
+    if not ascii_part.all():
+        other = ~ascii_part
+        distinct = np.unique(codes[other])
+        table = [_classify_code_point(int(code)) for code in distinct]
+        where = np.searchsorted(distinct, codes[other])
+        lower[other] = np.array([row[0] for row in table], dtype=np.int32)[where]
+        flags[other] = np.array([row[1] for row in table], dtype=np.uint8)[where]
+        bits[other] = (
+            np.uint64(1) << np.array([row[2] for row in table], dtype=np.uint64)
+        )[where]
+    return lower, flags, bits
+
+
+def _encode(text: str) -> npt.NDArray[np.uint32]:
+    """The code points of ``text`` (one per Python string index)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _word_start_bonus(
+    flags: npt.NDArray[np.uint8], is_first: BoolArray, is_last: BoolArray
+) -> Int8Array:
+    """The per-character word-start bonus (START, WORD, CAMEL or 0) of concatenated names.
+
+    ``is_first`` / ``is_last`` mark the first / last character of each name, so
+    that neighbours are never taken across two names.
+    """
+    size = flags.shape[0]
+    bonus = np.zeros(size, dtype=np.int8)
+    if size == 0:
+        return bonus
+    alnum = (flags & _ALNUM) != 0
+    upper = (flags & _UPPER) != 0
+    lower = (flags & _LOWER) != 0
+    digit = (flags & _DIGIT) != 0
+
+    def shifted(values: BoolArray, by: int) -> BoolArray:
+        out = np.zeros_like(values)
+        if by > 0:
+            out[by:] = values[:-by]
+        else:
+            out[:by] = values[-by:]
+        return out
+
+    has_prev = ~is_first
+    has_next = ~is_last
+    prev_alnum = shifted(alnum, 1) & has_prev
+    prev_upper = shifted(upper, 1) & has_prev
+    prev_lower = shifted(lower, 1) & has_prev
+    prev_digit = shifted(digit, 1) & has_prev
+    next_lower = shifted(lower, -1) & has_next
+
+    camel = alnum & prev_alnum & (
+        (upper & prev_lower)  # getUser
+        | (upper & prev_upper & next_lower)  # HTTPServer → the S
+        | (digit != prev_digit)  # utf8, v2beta
+    )
+    bonus[camel] = CAMEL
+    bonus[alnum & has_prev & ~prev_alnum] = WORD
+    bonus[alnum & is_first] = START
+    return bonus
+
+
+# --- the compiled alignment ----------------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def _align(  # noqa: PLR0917 - numba kernels take flat positional arrays
+    s_lower: Int32Array,
+    s_orig: Int32Array,
+    bonus: Int8Array,
+    q_lower: Int32Array,
+    q_orig: Int32Array,
+    prev_row: Int64Array,
+    cur_row: Int64Array,
+    lo: Int64Array,
+    hi: Int64Array,
+    pred: Int32Array,
+    trace: bool,
+) -> tuple[int, int]:
+    """Best alignment score of the query in one name and the position of its
+    last character (``(_NEG, -1)`` when the query is not a subsequence).
+
+    ``prev_row``/``cur_row``/``lo``/``hi`` are scratch buffers at least as long
+    as the name / query. With ``trace`` the predecessor of every cell is kept in
+    ``pred`` (query length × name length) for ``_positions``.
+    """
+    n = s_lower.shape[0]
+    m = q_lower.shape[0]
+    if m == 0 or m > n:
+        return _NEG, -1
+    # Earliest possible position of each query character (greedy from the left)...
+    j = 0
+    for i in range(m):
+        c = q_lower[i]
+        while j < n and s_lower[j] != c:
+            j += 1
+        if j == n:
+            return _NEG, -1
+        lo[i] = j
+        j += 1
+    # ...and latest (greedy from the right): every alignment lies inside [lo, hi].
+    j = n - 1
+    for i in range(m - 1, -1, -1):
+        c = q_lower[i]
+        while s_lower[j] != c:
+            j -= 1
+        hi[i] = j
+        j -= 1
+
+    window_lo = lo[0]
+    window_hi = hi[m - 1]
+    for k in range(window_lo, window_hi + 1):
+        prev_row[k] = _NEG
+    for j in range(lo[0], hi[0] + 1):
+        if s_lower[j] == q_lower[0]:
+            score = MATCH + FIRST_CHAR_MULTIPLIER * bonus[j]
+            if s_orig[j] == q_orig[0]:
+                score += CASE
+            prev_row[j] = score
+
+    for i in range(1, m):
+        for k in range(window_lo, window_hi + 1):
+            cur_row[k] = _NEG
+        c = q_lower[i]
+        c_orig = q_orig[i]
+        # Best predecessor ending at or before j - 2, with the gap charged flat
+        # (landing on a word start) or per skipped character (``best_ext`` is
+        # decayed by GAP_EXTENSION for every step j moves right).
+        best_flat = _NEG
+        best_flat_at = -1
+        best_ext = _NEG
+        best_ext_at = -1
+        for j in range(lo[i - 1] + 1, hi[i] + 1):
+            if best_ext_at >= 0:
+                best_ext += GAP_EXTENSION
+            k = j - 2
+            if k >= lo[i - 1]:
+                candidate = prev_row[k]
+                if candidate > best_flat:
+                    best_flat = candidate
+                    best_flat_at = k
+                if candidate > best_ext:
+                    best_ext = candidate
+                    best_ext_at = k
+            if j < lo[i]:
+                continue
+            if s_lower[j] != c:
+                continue
+            gain = MATCH
+            if s_orig[j] == c_orig:
+                gain += CASE
+            b = bonus[j]
+            best = _NEG
+            best_at = -1
+            consecutive = prev_row[j - 1]
+            if consecutive > _NEG:
+                best = consecutive + gain + (b if b > CONSECUTIVE else CONSECUTIVE)
+                best_at = j - 1
+            if b > 0:
+                if best_flat > _NEG:
+                    gapped = best_flat + gain + b + GAP_START
+                    if gapped > best:
+                        best = gapped
+                        best_at = best_flat_at
+            elif best_ext > _NEG:
+                gapped = best_ext + gain + GAP_START
+                if gapped > best:
+                    best = gapped
+                    best_at = best_ext_at
+            if best_at >= 0:
+                cur_row[j] = best
+                if trace:
+                    pred[i, j] = best_at
+        prev_row, cur_row = cur_row, prev_row
+
+    best = _NEG
+    best_end = -1
+    for j in range(lo[m - 1], hi[m - 1] + 1):
+        if prev_row[j] > best:
+            best = prev_row[j]
+            best_end = j
+    return best, best_end
+
+
+@numba.njit(cache=True, nogil=True)
+def _name_bonus(
+    s_lower: Int32Array,
+    s_orig: Int32Array,
+    q_lower: Int32Array,
+    raw_lower: Int32Array,
+    raw_orig: Int32Array,
+) -> float:
+    """Prefix / exact / exact-case bonus minus the length penalty of one matched name."""
+    n = s_lower.shape[0]
+    m = q_lower.shape[0]
+    extra: float = -LENGTH_PENALTY * (n - m)
+    prefix = True
+    for i in range(m):
+        if s_lower[i] != q_lower[i]:
+            prefix = False
+            break
+    r = raw_lower.shape[0]
+    if not prefix and r <= n:
+        prefix = True
+        for i in range(r):
+            if s_lower[i] != raw_lower[i]:
+                prefix = False
+                break
+    if prefix:
+        extra += PREFIX
+        if r == n:
+            same = True
+            for i in range(r):
+                if s_lower[i] != raw_lower[i]:
+                    same = False
+                    break
+            if same:
+                extra += EXACT
+                exact_case = True
+                for i in range(r):
+                    if s_orig[i] != raw_orig[i]:
+                        exact_case = False
+                        break
+                if exact_case:
+                    extra += EXACT_CASE
+    return extra
+
+
+@numba.njit(cache=True, nogil=True)
+def _score_candidates(  # noqa: PLR0917 - numba kernels take flat positional arrays
+    candidates: Int64Array,
+    offsets: Int64Array,
+    lengths: Int32Array,
+    lower: Int32Array,
+    orig: Int32Array,
+    bonus: Int8Array,
+    q_lower: Int32Array,
+    q_orig: Int32Array,
+    raw_lower: Int32Array,
+    raw_orig: Int32Array,
+) -> npt.NDArray[np.float64]:
+    """Score every candidate slot (``_NO_MATCH`` where the query does not match)."""
+    count = candidates.shape[0]
+    scores = np.empty(count, dtype=np.float64)
+    longest = 1
+    for t in range(count):
+        longest = max(longest, lengths[candidates[t]])
+    m = q_lower.shape[0]
+    prev_row = np.empty(longest, dtype=np.int64)
+    cur_row = np.empty(longest, dtype=np.int64)
+    lo = np.empty(max(m, 1), dtype=np.int64)
+    hi = np.empty(max(m, 1), dtype=np.int64)
+    pred = np.empty((1, 1), dtype=np.int32)
+    for t in range(count):
+        slot = candidates[t]
+        start = offsets[slot]
+        end = start + lengths[slot]
+        s_lower = lower[start:end]
+        s_orig = orig[start:end]
+        score, _ = _align(
+            s_lower, s_orig, bonus[start:end], q_lower, q_orig,
+            prev_row, cur_row, lo, hi, pred, False,
+        )
+        if score <= _NEG:
+            scores[t] = _NO_MATCH
+        else:
+            scores[t] = score + _name_bonus(s_lower, s_orig, q_lower, raw_lower, raw_orig)
+    return scores
+
+
+@numba.njit(cache=True, nogil=True)
+def _positions(
+    s_lower: Int32Array,
+    s_orig: Int32Array,
+    bonus: Int8Array,
+    q_lower: Int32Array,
+    q_orig: Int32Array,
+) -> Int64Array:
+    """Matched positions of the best alignment (empty when there is none)."""
+    n = s_lower.shape[0]
+    m = q_lower.shape[0]
+    prev_row = np.empty(max(n, 1), dtype=np.int64)
+    cur_row = np.empty(max(n, 1), dtype=np.int64)
+    lo = np.empty(max(m, 1), dtype=np.int64)
+    hi = np.empty(max(m, 1), dtype=np.int64)
+    pred = np.full((max(m, 1), max(n, 1)), -1, dtype=np.int32)
+    _, end = _align(
+        s_lower, s_orig, bonus, q_lower, q_orig, prev_row, cur_row, lo, hi, pred, True
+    )
+    if end < 0:
+        return np.empty(0, dtype=np.int64)
+    out = np.empty(m, dtype=np.int64)
+    j = end
+    for i in range(m - 1, -1, -1):
+        out[i] = j
+        j = pred[i, j]
+    return out
+
+
+# --- the query ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """A query prepared for the kernels: its matched pattern and its raw text."""
+
+    pattern_lower: Int32Array
+    pattern_orig: Int32Array
+    raw_lower: Int32Array
+    raw_orig: Int32Array
+    mask: np.uint64
+
+    @property
+    def length(self) -> int:
+        return int(self.pattern_lower.shape[0])
+
+
+def _prepare_query(query: str) -> _Query | None:
+    """The kernels' view of a query, or ``None`` when it cannot match anything.
+
+    Leading/trailing whitespace is ignored; separators inside are optional
+    (removed from the pattern) unless the query is made only of separators.
+    """
+    raw = query.strip()
+    pattern = "".join(char for char in raw if char not in QUERY_SEPARATORS) or raw
+    if not pattern or len(pattern) > MAX_QUERY_LENGTH:
+        return None
+    pattern_orig = _encode(pattern)
+    pattern_lower, _, bits = _classify(pattern_orig)
+    raw_orig = _encode(raw)
+    raw_lower, _, _ = _classify(raw_orig)
+    return _Query(
+        pattern_lower=pattern_lower,
+        pattern_orig=pattern_orig.astype(np.int32),
+        raw_lower=raw_lower,
+        raw_orig=raw_orig.astype(np.int32),
+        mask=np.bitwise_or.reduce(bits),
+    )
+
+
+def _prepared_name(name: str) -> tuple[Int32Array, Int32Array, Int8Array]:
+    """(lower-cased code points, code points, word-start bonuses) of one name."""
+    orig = _encode(name)
+    lower, flags, _ = _classify(orig)
+    size = orig.shape[0]
+    is_first = np.zeros(size, dtype=np.bool_)
+    is_last = np.zeros(size, dtype=np.bool_)
+    if size:
+        is_first[0] = True
+        is_last[-1] = True
+    return lower, orig.astype(np.int32), _word_start_bonus(flags, is_first, is_last)
+
+
+def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
+    """Score one name against a query: ``(score, matched positions)``, or ``None``
+    when the query's characters do not all appear in the name in order.
+
+    Gives exactly the score ``NameIndex.search`` ranks by. Costs a few
+    microseconds plus O(len(query) × len(name)); use ``NameIndex`` for many names.
+    An empty query matches nothing here (the index lists names for it instead).
+    """
+    prepared = _prepare_query(query)
+    if prepared is None:
+        return None
+    lower, orig, bonus = _prepared_name(name)
+    if lower.shape[0] < prepared.length:
+        return None
+    scores = _score_candidates(
+        np.zeros(1, dtype=np.int64),
+        np.zeros(1, dtype=np.int64),
+        np.array([lower.shape[0]], dtype=np.int32),
+        lower, orig, bonus,
+        prepared.pattern_lower, prepared.pattern_orig, prepared.raw_lower, prepared.raw_orig,
+    )
+    score = float(scores[0])
+    if score <= _NO_MATCH:
+        return None
+    positions = _positions(lower, orig, bonus, prepared.pattern_lower, prepared.pattern_orig)
+    return score, tuple(int(p) for p in positions)
+
+
+# --- the index --------------------------------------------------------------------------
+
+
+class _Growable(Generic[ScalarT]):
+    """A numpy buffer with amortised O(1) append (capacity doubles when full)."""
+
+    __slots__ = ("data", "size")
+
+    def __init__(self, dtype: type[ScalarT]) -> None:
+        self.data: npt.NDArray[ScalarT] = np.empty(16, dtype=dtype)
+        self.size = 0
+
+    def extend(self, values: npt.NDArray[ScalarT]) -> None:
+        needed = self.size + values.shape[0]
+        if needed > self.data.shape[0]:
+            grown = np.empty(max(needed, 2 * self.data.shape[0]), dtype=self.data.dtype)
+            grown[: self.size] = self.data[: self.size]
+            self.data = grown
+        self.data[self.size : needed] = values
+        self.size = needed
+
+    def view(self) -> npt.NDArray[ScalarT]:
+        return self.data[: self.size]
+
+    def replace(self, values: npt.NDArray[ScalarT]) -> None:
+        self.size = values.shape[0]
+        self.data = np.empty(max(16, self.size), dtype=self.data.dtype)
+        self.data[: self.size] = values
+
+
+class NameIndex(Generic[K]):
+    """Many names, each under a caller's key, searchable with ``search``.
+
+    Memory: about 9 bytes per name character plus ~30 bytes and one Python
+    string per name. ``add`` costs O(added characters) amortised; ``remove``
+    is O(removed) and compacts the buffers (O(total)) once removed names
+    outnumber live ones. Safe to call from several threads (one lock).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        # Per character.
+        self._lower = _Growable(np.int32)
+        self._orig = _Growable(np.int32)
+        self._bonus = _Growable(np.int8)
+        # Per slot (a slot is one added name; removed slots stay until compaction).
+        self._offsets = _Growable(np.int64)
+        self._lengths = _Growable(np.int32)
+        self._masks = _Growable(np.uint64)
+        self._alive = _Growable(np.bool_)
+        self._names: list[str] = []
+        self._keys: list[K] = []
+        self._slot_of: dict[K, int] = {}
+
+    def __len__(self) -> int:
+        """Number of names currently searchable."""
+        return len(self._slot_of)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._slot_of
+
+    def add(self, keys: Sequence[K], names: Sequence[str]) -> None:
+        """Add ``names[i]`` under ``keys[i]``; a key already present is replaced.
+
+        Raises ``ValueError`` when the two sequences differ in length. Costs
+        O(total characters added) in numpy plus one Python pass over the names.
+        """
+        if len(keys) != len(names):
+            raise ValueError(
+                f"add() got {len(keys)} keys but {len(names)} names; pass one name per key"
+            )
+        if not keys:
+            return
+        with self._lock:
+            replaced = [key for key in keys if key in self._slot_of]
+            if replaced:
+                self._discard(replaced)
+            # Within one call a repeated key keeps its last name.
+            last_index = {key: index for index, key in enumerate(keys)}
+            if len(last_index) != len(keys):
+                chosen = sorted(last_index.values())
+                keys = [keys[index] for index in chosen]
+                names = [names[index] for index in chosen]
+            self._append(keys, names)
+
+    def remove(self, keys: Iterable[K]) -> None:
+        """Remove the names under ``keys``; keys that are absent are ignored."""
+        with self._lock:
+            self._discard(keys)
+            dead = len(self._names) - len(self._slot_of)
+            if dead > max(1024, len(self._slot_of)):
+                self._compact()
+
+    def search(self, query: str, limit: int = 100) -> list[FuzzyMatch[K]]:
+        """The at most ``limit`` best-matching names, best first.
+
+        An empty (or blank) query returns the first ``limit`` names in insertion
+        order with score 0, as editors send ``""`` for an unfiltered Ctrl+T.
+        Costs one vectorised pass over the per-name masks, then the alignment
+        of each name containing all the query's characters; positions are
+        computed for the returned names only. Raises ``ValueError`` for a
+        negative ``limit``.
+        """
+        if limit < 0:
+            raise ValueError(f"search() limit must be 0 or more, got {limit}")
+        with self._lock:
+            if limit == 0 or not self._slot_of:
+                return []
+            if not query.strip():
+                slots = np.flatnonzero(self._alive.view())[:limit]
+                return [FuzzyMatch(self._keys[slot], 0.0, ()) for slot in slots.tolist()]
+            prepared = _prepare_query(query)
+            if prepared is None:
+                return []
+            masks = self._masks.view()
+            lengths = self._lengths.view()
+            candidates = np.flatnonzero(
+                ((masks & prepared.mask) == prepared.mask) & (lengths >= prepared.length)
+            ).astype(np.int64)
+            if candidates.shape[0] == 0:
+                return []
+            lower = self._lower.view()
+            orig = self._orig.view()
+            bonus = self._bonus.view()
+            offsets = self._offsets.view()
+            scores = _score_candidates(
+                candidates, offsets, lengths, lower, orig, bonus,
+                prepared.pattern_lower, prepared.pattern_orig,
+                prepared.raw_lower, prepared.raw_orig,
+            )
+            matched = scores > _NO_MATCH
+            candidates = candidates[matched]
+            scores = scores[matched]
+            if candidates.shape[0] > limit:
+                # Keep everything that scores at least the limit-th best, so ties at
+                # the cut are decided by the deterministic order below, not by chance.
+                threshold = np.partition(scores, scores.shape[0] - limit)[scores.shape[0] - limit]
+                keep = scores >= threshold
+                candidates = candidates[keep]
+                scores = scores[keep]
+            ranked = sorted(
+                zip(scores.tolist(), candidates.tolist(), strict=True),
+                key=lambda pair: (-pair[0], len(self._names[pair[1]]), self._names[pair[1]],
+                                  self._keys[pair[1]]),
+            )[:limit]
+            results: list[FuzzyMatch[K]] = []
+            for score, slot in ranked:
+                start = int(offsets[slot])
+                end = start + int(lengths[slot])
+                positions = _positions(
+                    lower[start:end], orig[start:end], bonus[start:end],
+                    prepared.pattern_lower, prepared.pattern_orig,
+                )
+                results.append(FuzzyMatch(self._keys[slot], score, tuple(positions.tolist())))
+            return results
+
+    # -- internals --------------------------------------------------------------------
+
+    def _discard(self, keys: Iterable[K]) -> None:
+        alive = self._alive.view()
+        masks = self._masks.view()
+        for key in keys:
+            slot = self._slot_of.pop(key, None)
+            if slot is not None:
+                alive[slot] = False
+                masks[slot] = 0  # a dead slot can never pass the prefilter
+
+    def _append(self, keys: Sequence[K], names: Sequence[str]) -> None:
+        lengths = np.fromiter((len(name) for name in names), dtype=np.int32, count=len(names))
+        codes = _encode("".join(names))
+        lower, flags, bits = _classify(codes)
+        starts = np.zeros(len(names), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        is_first = np.zeros(codes.shape[0], dtype=np.bool_)
+        is_last = np.zeros(codes.shape[0], dtype=np.bool_)
+        nonempty = lengths > 0
+        is_first[starts[nonempty]] = True
+        is_last[starts[nonempty] + lengths[nonempty] - 1] = True
+        bonus = _word_start_bonus(flags, is_first, is_last)
+        masks = np.zeros(len(names), dtype=np.uint64)
+        if codes.shape[0]:
+            masks[nonempty] = np.bitwise_or.reduceat(bits, starts[nonempty])
+
+        first_slot = len(self._names)
+        self._offsets.extend(starts + self._lower.size)
+        self._lengths.extend(lengths)
+        self._masks.extend(masks)
+        self._alive.extend(np.ones(len(names), dtype=np.bool_))
+        self._lower.extend(lower)
+        self._orig.extend(codes.astype(np.int32))
+        self._bonus.extend(bonus)
+        self._names.extend(names)
+        self._keys.extend(keys)
+        for offset, key in enumerate(keys):
+            self._slot_of[key] = first_slot + offset
+
+    def _compact(self) -> None:
+        """Drop removed slots and their characters, keeping the live ones' order."""
+        alive = self._alive.view().copy()
+        lengths = self._lengths.view()
+        owner = np.repeat(np.arange(alive.shape[0]), lengths)
+        keep_chars = alive[owner] if owner.shape[0] else np.zeros(0, dtype=np.bool_)
+        kept_lengths = lengths[alive]
+        offsets = np.zeros(kept_lengths.shape[0], dtype=np.int64)
+        np.cumsum(kept_lengths[:-1], out=offsets[1:])
+        self._lower.replace(self._lower.view()[keep_chars])
+        self._orig.replace(self._orig.view()[keep_chars])
+        self._bonus.replace(self._bonus.view()[keep_chars])
+        self._offsets.replace(offsets)
+        self._lengths.replace(kept_lengths)
+        self._masks.replace(self._masks.view()[alive])
+        self._alive.replace(np.ones(kept_lengths.shape[0], dtype=np.bool_))
+        live = np.flatnonzero(alive).tolist()
+        self._names = [self._names[slot] for slot in live]
+        self._keys = [self._keys[slot] for slot in live]
+        self._slot_of = {key: slot for slot, key in enumerate(self._keys)}
