@@ -63,6 +63,7 @@ __all__ = [
     "FuzzyMatch",
     "NameIndex",
     "fuzzy_score",
+    "warm_up",
 ]
 
 # --- scoring weights (see the module docstring for how they combine) ------------------
@@ -241,13 +242,18 @@ def _word_start_bonus(
 
 
 # --- the compiled alignment ----------------------------------------------------------------
+# The kernels read names straight out of the flat buffers (``start`` + ``n``)
+# instead of slicing them: a slice per name costs reference counting that
+# dominated the run time of short queries.
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _align(  # noqa: PLR0917 - numba kernels take flat positional arrays
-    s_lower: Int32Array,
-    s_orig: Int32Array,
+    lower: Int32Array,
+    orig: Int32Array,
     bonus: Int8Array,
+    start: int,
+    n: int,
     q_lower: Int32Array,
     q_orig: Int32Array,
     prev_row: Int64Array,
@@ -257,22 +263,37 @@ def _align(  # noqa: PLR0917 - numba kernels take flat positional arrays
     pred: Int32Array,
     trace: bool,
 ) -> tuple[int, int]:
-    """Best alignment score of the query in one name and the position of its
-    last character (``(_NEG, -1)`` when the query is not a subsequence).
+    """Best alignment score of the query in the name ``lower[start:start + n]``
+    and the name position of the query's last character (``(_NEG, -1)`` when
+    the query is not a subsequence of the name).
 
-    ``prev_row``/``cur_row``/``lo``/``hi`` are scratch buffers at least as long
-    as the name / query. With ``trace`` the predecessor of every cell is kept in
-    ``pred`` (query length × name length) for ``_positions``.
+    ``prev_row``/``cur_row`` (≥ n) and ``lo``/``hi`` (≥ query length) are
+    scratch. With ``trace`` the predecessor of every reached cell is written to
+    ``pred`` (query length × n) for ``_positions_of``.
     """
-    n = s_lower.shape[0]
     m = q_lower.shape[0]
     if m == 0 or m > n:
         return _NEG, -1
+    if m == 1:
+        # One character: the best single position, no table needed.
+        c = q_lower[0]
+        c_orig = q_orig[0]
+        best = _NEG
+        best_end = -1
+        for j in range(n):
+            if lower[start + j] == c:
+                score = MATCH + FIRST_CHAR_MULTIPLIER * bonus[start + j]
+                if orig[start + j] == c_orig:
+                    score += CASE
+                if score > best:
+                    best = score
+                    best_end = j
+        return best, best_end
     # Earliest possible position of each query character (greedy from the left)...
     j = 0
     for i in range(m):
         c = q_lower[i]
-        while j < n and s_lower[j] != c:
+        while j < n and lower[start + j] != c:
             j += 1
         if j == n:
             return _NEG, -1
@@ -282,7 +303,7 @@ def _align(  # noqa: PLR0917 - numba kernels take flat positional arrays
     j = n - 1
     for i in range(m - 1, -1, -1):
         c = q_lower[i]
-        while s_lower[j] != c:
+        while lower[start + j] != c:
             j -= 1
         hi[i] = j
         j -= 1
@@ -291,10 +312,12 @@ def _align(  # noqa: PLR0917 - numba kernels take flat positional arrays
     window_hi = hi[m - 1]
     for k in range(window_lo, window_hi + 1):
         prev_row[k] = _NEG
+    c = q_lower[0]
+    c_orig = q_orig[0]
     for j in range(lo[0], hi[0] + 1):
-        if s_lower[j] == q_lower[0]:
-            score = MATCH + FIRST_CHAR_MULTIPLIER * bonus[j]
-            if s_orig[j] == q_orig[0]:
+        if lower[start + j] == c:
+            score = MATCH + FIRST_CHAR_MULTIPLIER * bonus[start + j]
+            if orig[start + j] == c_orig:
                 score += CASE
             prev_row[j] = score
 
@@ -322,14 +345,12 @@ def _align(  # noqa: PLR0917 - numba kernels take flat positional arrays
                 if candidate > best_ext:
                     best_ext = candidate
                     best_ext_at = k
-            if j < lo[i]:
-                continue
-            if s_lower[j] != c:
+            if j < lo[i] or lower[start + j] != c:
                 continue
             gain = MATCH
-            if s_orig[j] == c_orig:
+            if orig[start + j] == c_orig:
                 gain += CASE
-            b = bonus[j]
+            b = bonus[start + j]
             best = _NEG
             best_at = -1
             consecutive = prev_row[j - 1]
@@ -337,12 +358,12 @@ def _align(  # noqa: PLR0917 - numba kernels take flat positional arrays
                 best = consecutive + gain + (b if b > CONSECUTIVE else CONSECUTIVE)
                 best_at = j - 1
             if b > 0:
-                if best_flat > _NEG:
+                if best_flat_at >= 0:
                     gapped = best_flat + gain + b + GAP_START
                     if gapped > best:
                         best = gapped
                         best_at = best_flat_at
-            elif best_ext > _NEG:
+            elif best_ext_at >= 0:
                 gapped = best_ext + gain + GAP_START
                 if gapped > best:
                     best = gapped
@@ -362,53 +383,175 @@ def _align(  # noqa: PLR0917 - numba kernels take flat positional arrays
     return best, best_end
 
 
-@numba.njit(cache=True, nogil=True)
-def _name_bonus(
-    s_lower: Int32Array,
-    s_orig: Int32Array,
+@numba.njit(cache=True, nogil=True, inline="always")
+def _name_bonus(  # noqa: PLR0917 - numba kernels take flat positional arrays
+    lower: Int32Array,
+    orig: Int32Array,
+    start: int,
+    n: int,
     q_lower: Int32Array,
     raw_lower: Int32Array,
     raw_orig: Int32Array,
 ) -> float:
     """Prefix / exact / exact-case bonus minus the length penalty of one matched name."""
-    n = s_lower.shape[0]
     m = q_lower.shape[0]
     extra: float = -LENGTH_PENALTY * (n - m)
     prefix = True
     for i in range(m):
-        if s_lower[i] != q_lower[i]:
+        if lower[start + i] != q_lower[i]:
             prefix = False
             break
     r = raw_lower.shape[0]
-    if not prefix and r <= n:
-        prefix = True
+    raw_prefix = r <= n
+    if raw_prefix:
         for i in range(r):
-            if s_lower[i] != raw_lower[i]:
-                prefix = False
+            if lower[start + i] != raw_lower[i]:
+                raw_prefix = False
                 break
-    if prefix:
+    if prefix or raw_prefix:
         extra += PREFIX
-        if r == n:
-            same = True
-            for i in range(r):
-                if s_lower[i] != raw_lower[i]:
-                    same = False
-                    break
-            if same:
-                extra += EXACT
-                exact_case = True
-                for i in range(r):
-                    if s_orig[i] != raw_orig[i]:
-                        exact_case = False
-                        break
-                if exact_case:
-                    extra += EXACT_CASE
+    if raw_prefix and r == n:
+        extra += EXACT
+        exact_case = True
+        for i in range(r):
+            if orig[start + i] != raw_orig[i]:
+                exact_case = False
+                break
+        if exact_case:
+            extra += EXACT_CASE
     return extra
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _upper_bound(  # noqa: PLR0917 - numba kernels take flat positional arrays
+    lower: Int32Array,
+    start: int,
+    n: int,
+    word_start_mask: np.uint64,
+    q_lower: Int32Array,
+    q_bits: UInt64Array,
+    raw_lower: Int32Array,
+) -> float:
+    """The highest score the name ``lower[start:start + n]`` could reach, from
+    its length, first character and word-start characters alone (O(query)).
+
+    A query character earns a word-start bonus only if the name has that
+    character on some word start (``word_start_mask``); otherwise it earns at
+    most the CONSECUTIVE bonus. START (doubled) needs the first query
+    character on the name's first character.
+    """
+    m = q_lower.shape[0]
+    r = raw_lower.shape[0]
+    first = lower[start]
+    if first == q_lower[0]:
+        best_dp = MATCH + CASE + FIRST_CHAR_MULTIPLIER * START
+    elif word_start_mask & q_bits[0]:
+        best_dp = MATCH + CASE + FIRST_CHAR_MULTIPLIER * WORD
+    else:
+        best_dp = MATCH + CASE
+    for i in range(1, m):
+        if word_start_mask & q_bits[i]:
+            best_dp += MATCH + CASE + WORD
+        else:
+            best_dp += MATCH + CASE + CONSECUTIVE
+    bound: float = best_dp - LENGTH_PENALTY * (n - m)
+    if first == q_lower[0] or first == raw_lower[0]:
+        bound += PREFIX
+        if n == r and first == raw_lower[0]:
+            bound += EXACT + EXACT_CASE
+    return bound
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _heap_replace_min(heap: npt.NDArray[np.float64], value: float) -> None:
+    """Replace the smallest value of a full binary min-heap and restore the heap."""
+    size = heap.shape[0]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and heap[child + 1] < heap[child]:
+            child += 1
+        if heap[child] >= value:
+            break
+        heap[i] = heap[child]
+        i = child
+    heap[i] = value
+
+
 @numba.njit(cache=True, nogil=True)
-def _score_candidates(  # noqa: PLR0917 - numba kernels take flat positional arrays
+def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     candidates: Int64Array,
+    offsets: Int64Array,
+    lengths: Int32Array,
+    word_start_masks: UInt64Array,
+    lower: Int32Array,
+    orig: Int32Array,
+    bonus: Int8Array,
+    q_lower: Int32Array,
+    q_orig: Int32Array,
+    q_bits: UInt64Array,
+    raw_lower: Int32Array,
+    raw_orig: Int32Array,
+    limit: int,
+) -> tuple[Int64Array, npt.NDArray[np.float64]]:
+    """The candidate slots that score at least the ``limit``-th best score, and
+    their scores (ties at that score included, in candidate order).
+
+    A min-heap holds the best ``limit`` scores seen so far; a candidate whose
+    upper bound (a function of its length alone) is below the heap's minimum
+    cannot enter the result, so its alignment is skipped. Short queries match
+    most names, and this is what keeps them fast.
+    """
+    count = candidates.shape[0]
+    scores = np.full(count, _NO_MATCH, dtype=np.float64)
+    m = q_lower.shape[0]
+    longest = 1
+    for t in range(count):
+        longest = max(longest, lengths[candidates[t]])
+    prev_row = np.empty(longest, dtype=np.int64)
+    cur_row = np.empty(longest, dtype=np.int64)
+    lo = np.empty(max(m, 1), dtype=np.int64)
+    hi = np.empty(max(m, 1), dtype=np.int64)
+    pred = np.empty((1, 1), dtype=np.int32)
+    heap = np.full(max(limit, 1), _NO_MATCH, dtype=np.float64)
+    for t in range(count):
+        slot = candidates[t]
+        n = lengths[slot]
+        start = offsets[slot]
+        bound = _upper_bound(lower, start, n, word_start_masks[slot], q_lower, q_bits, raw_lower)
+        if bound < heap[0]:
+            continue
+        dp, _ = _align(
+            lower, orig, bonus, start, n, q_lower, q_orig,
+            prev_row, cur_row, lo, hi, pred, False,
+        )
+        if dp <= _NEG:
+            continue
+        score = dp + _name_bonus(lower, orig, start, n, q_lower, raw_lower, raw_orig)
+        scores[t] = score
+        if score > heap[0]:
+            _heap_replace_min(heap, score)
+    threshold = max(heap[0], _NO_MATCH / 2)
+    kept = 0
+    for t in range(count):
+        if scores[t] >= threshold:
+            kept += 1
+    kept_slots = np.empty(kept, dtype=np.int64)
+    kept_scores = np.empty(kept, dtype=np.float64)
+    k = 0
+    for t in range(count):
+        if scores[t] >= threshold:
+            kept_slots[k] = candidates[t]
+            kept_scores[k] = scores[t]
+            k += 1
+    return kept_slots, kept_scores
+
+
+@numba.njit(cache=True, nogil=True)
+def _positions_of(  # noqa: PLR0917 - numba kernels take flat positional arrays
+    slots: Int64Array,
     offsets: Int64Array,
     lengths: Int32Array,
     lower: Int32Array,
@@ -416,64 +559,35 @@ def _score_candidates(  # noqa: PLR0917 - numba kernels take flat positional arr
     bonus: Int8Array,
     q_lower: Int32Array,
     q_orig: Int32Array,
-    raw_lower: Int32Array,
-    raw_orig: Int32Array,
-) -> npt.NDArray[np.float64]:
-    """Score every candidate slot (``_NO_MATCH`` where the query does not match)."""
-    count = candidates.shape[0]
-    scores = np.empty(count, dtype=np.float64)
+) -> Int64Array:
+    """Matched positions of the best alignment in each slot's name, one row per
+    slot (a row of -1 where the query does not match)."""
+    count = slots.shape[0]
+    m = q_lower.shape[0]
+    out = np.full((count, m), -1, dtype=np.int64)
     longest = 1
     for t in range(count):
-        longest = max(longest, lengths[candidates[t]])
-    m = q_lower.shape[0]
+        longest = max(longest, lengths[slots[t]])
     prev_row = np.empty(longest, dtype=np.int64)
     cur_row = np.empty(longest, dtype=np.int64)
     lo = np.empty(max(m, 1), dtype=np.int64)
     hi = np.empty(max(m, 1), dtype=np.int64)
-    pred = np.empty((1, 1), dtype=np.int32)
+    # Only cells reached by this name's table are read back, so the
+    # predecessor table needs no clearing between names.
+    pred = np.empty((max(m, 1), longest), dtype=np.int32)
     for t in range(count):
-        slot = candidates[t]
-        start = offsets[slot]
-        end = start + lengths[slot]
-        s_lower = lower[start:end]
-        s_orig = orig[start:end]
-        score, _ = _align(
-            s_lower, s_orig, bonus[start:end], q_lower, q_orig,
-            prev_row, cur_row, lo, hi, pred, False,
+        slot = slots[t]
+        _, end = _align(
+            lower, orig, bonus, offsets[slot], lengths[slot], q_lower, q_orig,
+            prev_row, cur_row, lo, hi, pred, True,
         )
-        if score <= _NEG:
-            scores[t] = _NO_MATCH
-        else:
-            scores[t] = score + _name_bonus(s_lower, s_orig, q_lower, raw_lower, raw_orig)
-    return scores
-
-
-@numba.njit(cache=True, nogil=True)
-def _positions(
-    s_lower: Int32Array,
-    s_orig: Int32Array,
-    bonus: Int8Array,
-    q_lower: Int32Array,
-    q_orig: Int32Array,
-) -> Int64Array:
-    """Matched positions of the best alignment (empty when there is none)."""
-    n = s_lower.shape[0]
-    m = q_lower.shape[0]
-    prev_row = np.empty(max(n, 1), dtype=np.int64)
-    cur_row = np.empty(max(n, 1), dtype=np.int64)
-    lo = np.empty(max(m, 1), dtype=np.int64)
-    hi = np.empty(max(m, 1), dtype=np.int64)
-    pred = np.full((max(m, 1), max(n, 1)), -1, dtype=np.int32)
-    _, end = _align(
-        s_lower, s_orig, bonus, q_lower, q_orig, prev_row, cur_row, lo, hi, pred, True
-    )
-    if end < 0:
-        return np.empty(0, dtype=np.int64)
-    out = np.empty(m, dtype=np.int64)
-    j = end
-    for i in range(m - 1, -1, -1):
-        out[i] = j
-        j = pred[i, j]
+        if end < 0:
+            continue
+        j = end
+        for i in range(m - 1, -1, -1):
+            out[t, i] = j
+            if i > 0:
+                j = pred[i, j]
     return out
 
 
@@ -488,6 +602,7 @@ class _Query:
     pattern_orig: Int32Array
     raw_lower: Int32Array
     raw_orig: Int32Array
+    pattern_bits: UInt64Array  # the mask bit of each pattern character
     mask: np.uint64
 
     @property
@@ -514,6 +629,7 @@ def _prepare_query(query: str) -> _Query | None:
         pattern_orig=pattern_orig.astype(np.int32),
         raw_lower=raw_lower,
         raw_orig=raw_orig.astype(np.int32),
+        pattern_bits=bits,
         mask=np.bitwise_or.reduce(bits),
     )
 
@@ -545,18 +661,35 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
     lower, orig, bonus = _prepared_name(name)
     if lower.shape[0] < prepared.length:
         return None
-    scores = _score_candidates(
-        np.zeros(1, dtype=np.int64),
-        np.zeros(1, dtype=np.int64),
-        np.array([lower.shape[0]], dtype=np.int32),
-        lower, orig, bonus,
-        prepared.pattern_lower, prepared.pattern_orig, prepared.raw_lower, prepared.raw_orig,
+    slot = np.zeros(1, dtype=np.int64)
+    offsets = np.zeros(1, dtype=np.int64)
+    lengths = np.array([lower.shape[0]], dtype=np.int32)
+    kept, scores = _score_top(
+        slot, offsets, lengths, np.full(1, np.iinfo(np.uint64).max, dtype=np.uint64),
+        lower, orig, bonus, prepared.pattern_lower, prepared.pattern_orig,
+        prepared.pattern_bits, prepared.raw_lower, prepared.raw_orig, 1,
     )
-    score = float(scores[0])
-    if score <= _NO_MATCH:
+    if kept.shape[0] == 0:
         return None
-    positions = _positions(lower, orig, bonus, prepared.pattern_lower, prepared.pattern_orig)
-    return score, tuple(int(p) for p in positions)
+    score = float(scores[0])
+    positions = _positions_of(
+        slot, offsets, lengths, lower, orig, bonus,
+        prepared.pattern_lower, prepared.pattern_orig,
+    )
+    return score, tuple(positions[0].tolist())
+
+
+def warm_up() -> None:
+    """Load (or, the first time after installing, compile) the matching kernels now.
+
+    Costs ~0.2 s when numba's on-disk cache is present and several seconds
+    when it is not; call it off the event loop at start-up so that the first
+    Ctrl+T does not pay it.
+    """
+    index: NameIndex[int] = NameIndex()
+    index.add([0, 1], ["warmUp", "warm_up"])
+    index.search("wu", limit=1)
+    fuzzy_score("wu", "warmUp")
 
 
 # --- the index --------------------------------------------------------------------------
@@ -607,10 +740,15 @@ class NameIndex(Generic[K]):
         # Per slot (a slot is one added name; removed slots stay until compaction).
         self._offsets = _Growable(np.int64)
         self._lengths = _Growable(np.int32)
-        self._masks = _Growable(np.uint64)
+        self._masks = _Growable(np.uint64)  # characters anywhere in the name
+        self._word_start_masks = _Growable(np.uint64)  # characters on its word starts
         self._alive = _Growable(np.bool_)
-        self._names: list[str] = []
-        self._keys: list[K] = []
+        self._name_ids = _Growable(np.int64)  # index into _interned
+        self._key_values = _Growable(np.int64)  # the keys as numbers, for ordering ties
+        self._keys: list[K] = []  # the caller's key objects, returned as given
+        # Each distinct name once: duplicates (``__init__``, ``run``) are the norm.
+        self._interned: list[str] = []
+        self._id_of_name: dict[str, int] = {}
         self._slot_of: dict[K, int] = {}
 
     def __len__(self) -> int:
@@ -648,7 +786,7 @@ class NameIndex(Generic[K]):
         """Remove the names under ``keys``; keys that are absent are ignored."""
         with self._lock:
             self._discard(keys)
-            dead = len(self._names) - len(self._slot_of)
+            dead = len(self._keys) - len(self._slot_of)
             if dead > max(1024, len(self._slot_of)):
                 self._compact()
 
@@ -684,38 +822,45 @@ class NameIndex(Generic[K]):
             orig = self._orig.view()
             bonus = self._bonus.view()
             offsets = self._offsets.view()
-            scores = _score_candidates(
+            candidates, scores = _score_top(
+                candidates, offsets, lengths, self._word_start_masks.view(),
+                lower, orig, bonus, prepared.pattern_lower, prepared.pattern_orig,
+                prepared.pattern_bits, prepared.raw_lower, prepared.raw_orig, limit,
+            )
+            order = self._rank(candidates, scores)[:limit]
+            candidates = candidates[order]
+            ranked_scores = scores[order].tolist()
+            positions = _positions_of(
                 candidates, offsets, lengths, lower, orig, bonus,
                 prepared.pattern_lower, prepared.pattern_orig,
-                prepared.raw_lower, prepared.raw_orig,
-            )
-            matched = scores > _NO_MATCH
-            candidates = candidates[matched]
-            scores = scores[matched]
-            if candidates.shape[0] > limit:
-                # Keep everything that scores at least the limit-th best, so ties at
-                # the cut are decided by the deterministic order below, not by chance.
-                threshold = np.partition(scores, scores.shape[0] - limit)[scores.shape[0] - limit]
-                keep = scores >= threshold
-                candidates = candidates[keep]
-                scores = scores[keep]
-            ranked = sorted(
-                zip(scores.tolist(), candidates.tolist(), strict=True),
-                key=lambda pair: (-pair[0], len(self._names[pair[1]]), self._names[pair[1]],
-                                  self._keys[pair[1]]),
-            )[:limit]
-            results: list[FuzzyMatch[K]] = []
-            for score, slot in ranked:
-                start = int(offsets[slot])
-                end = start + int(lengths[slot])
-                positions = _positions(
-                    lower[start:end], orig[start:end], bonus[start:end],
-                    prepared.pattern_lower, prepared.pattern_orig,
+            ).tolist()
+            return [
+                FuzzyMatch(self._keys[slot], score, tuple(where))
+                for slot, score, where in zip(
+                    candidates.tolist(), ranked_scores, positions, strict=True
                 )
-                results.append(FuzzyMatch(self._keys[slot], score, tuple(positions.tolist())))
-            return results
+            ]
 
     # -- internals --------------------------------------------------------------------
+
+    def _rank(self, slots: Int64Array, scores: npt.NDArray[np.float64]) -> Int64Array:
+        """The order of ``slots``: higher score, then shorter name, then name, then key.
+
+        Large groups of equal scores are common (a workspace has thousands of
+        ``__init__``), so the sort runs in numpy; only the distinct names among
+        the slots are compared as Python strings.
+        """
+        name_ids = self._name_ids.view()[slots]
+        distinct = np.unique(name_ids)
+        by_name = sorted(distinct.tolist(), key=self._interned.__getitem__)
+        name_rank = np.empty(distinct.shape[0], dtype=np.int64)
+        name_rank[np.searchsorted(distinct, np.array(by_name, dtype=np.int64))] = np.arange(
+            distinct.shape[0]
+        )
+        ranks = name_rank[np.searchsorted(distinct, name_ids)]
+        return np.lexsort(
+            (self._key_values.view()[slots], ranks, self._lengths.view()[slots], -scores)
+        ).astype(np.int64)
 
     def _discard(self, keys: Iterable[K]) -> None:
         alive = self._alive.view()
@@ -725,6 +870,14 @@ class NameIndex(Generic[K]):
             if slot is not None:
                 alive[slot] = False
                 masks[slot] = 0  # a dead slot can never pass the prefilter
+
+    def _intern(self, name: str) -> int:
+        name_id = self._id_of_name.get(name)
+        if name_id is None:
+            name_id = len(self._interned)
+            self._id_of_name[name] = name_id
+            self._interned.append(name)
+        return name_id
 
     def _append(self, keys: Sequence[K], names: Sequence[str]) -> None:
         lengths = np.fromiter((len(name) for name in names), dtype=np.int32, count=len(names))
@@ -739,18 +892,27 @@ class NameIndex(Generic[K]):
         is_last[starts[nonempty] + lengths[nonempty] - 1] = True
         bonus = _word_start_bonus(flags, is_first, is_last)
         masks = np.zeros(len(names), dtype=np.uint64)
+        word_start_masks = np.zeros(len(names), dtype=np.uint64)
         if codes.shape[0]:
             masks[nonempty] = np.bitwise_or.reduceat(bits, starts[nonempty])
+            word_start_bits = np.where(bonus > 0, bits, np.uint64(0))
+            word_start_masks[nonempty] = np.bitwise_or.reduceat(
+                word_start_bits, starts[nonempty]
+            )
 
-        first_slot = len(self._names)
+        first_slot = len(self._keys)
         self._offsets.extend(starts + self._lower.size)
         self._lengths.extend(lengths)
         self._masks.extend(masks)
+        self._word_start_masks.extend(word_start_masks)
         self._alive.extend(np.ones(len(names), dtype=np.bool_))
         self._lower.extend(lower)
         self._orig.extend(codes.astype(np.int32))
         self._bonus.extend(bonus)
-        self._names.extend(names)
+        self._name_ids.extend(
+            np.fromiter((self._intern(name) for name in names), dtype=np.int64, count=len(names))
+        )
+        self._key_values.extend(np.array(keys, dtype=np.int64))
         self._keys.extend(keys)
         for offset, key in enumerate(keys):
             self._slot_of[key] = first_slot + offset
@@ -770,8 +932,15 @@ class NameIndex(Generic[K]):
         self._offsets.replace(offsets)
         self._lengths.replace(kept_lengths)
         self._masks.replace(self._masks.view()[alive])
+        self._word_start_masks.replace(self._word_start_masks.view()[alive])
         self._alive.replace(np.ones(kept_lengths.shape[0], dtype=np.bool_))
         live = np.flatnonzero(alive).tolist()
-        self._names = [self._names[slot] for slot in live]
+        names = [self._interned[name_id] for name_id in self._name_ids.view()[alive].tolist()]
+        self._interned = []
+        self._id_of_name = {}
+        self._name_ids.replace(
+            np.fromiter((self._intern(name) for name in names), dtype=np.int64, count=len(names))
+        )
+        self._key_values.replace(self._key_values.view()[alive])
         self._keys = [self._keys[slot] for slot in live]
         self._slot_of = {key: slot for slot, key in enumerate(self._keys)}

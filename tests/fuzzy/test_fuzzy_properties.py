@@ -65,3 +65,39 @@ def test_index_returns_every_match_ranked_by_fuzzy_score(query: str, name_list: 
         assert (match.score, match.positions) == expected[match.key]
     order = [(-m.score, len(name_list[m.key]), name_list[m.key], m.key) for m in results]
     assert order == sorted(order)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    query=queries,
+    name_list=st.lists(names, min_size=1, max_size=40),
+    limit=st.integers(min_value=1, max_value=6),
+)
+def test_a_small_limit_returns_the_head_of_the_full_ranking(
+    query: str, name_list: list[str], limit: int
+) -> None:
+    # The index skips names whose score bound cannot reach the current top
+    # ``limit``; that must never change which names come back, ties included.
+    index: NameIndex[int] = NameIndex()
+    index.add(list(range(len(name_list))), name_list)
+    full = index.search(query, limit=len(name_list))
+    assert index.search(query, limit=limit) == full[:limit]
+
+
+@BOUNDED
+@given(query=queries, name=names)
+def test_the_pruning_bound_is_never_below_the_real_score(query: str, name: str) -> None:
+    # Internal invariant behind the pruning: _upper_bound(name) >= score(name).
+    from quiver import fuzzy
+
+    result = fuzzy_score(query, name)
+    prepared = fuzzy._prepare_query(query)
+    if result is None or prepared is None:
+        return
+    index: NameIndex[int] = NameIndex()
+    index.add([0], [name])
+    bound = fuzzy._upper_bound(
+        index._lower.view(), 0, len(name), index._word_start_masks.view()[0],
+        prepared.pattern_lower, prepared.pattern_bits, prepared.raw_lower,
+    )
+    assert bound >= result[0]

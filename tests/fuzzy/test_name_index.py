@@ -137,3 +137,10 @@ def test_a_hundred_thousand_names_build_and_answer_ranked_results() -> None:
     assert len(index.search("g", limit=50)) == 50
     assert index.search("zzz") == []
     assert index.search("99999", limit=1)[0].key == 99999
+
+
+def test_warm_up_leaves_the_module_ready_to_match() -> None:
+    from quiver.fuzzy import warm_up
+
+    warm_up()
+    assert fuzzy_score("wu", "warm_up") is not None
