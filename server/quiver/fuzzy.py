@@ -40,11 +40,12 @@ With these weights ``hsr`` ranks both ``hasSortedRows`` and
 typed in the same case), while ``HSR`` puts ``HttpServerRequest`` first.
 
 ``NameIndex`` holds many names in flat numpy buffers (code points, lower-cased
-code points and per-character bonuses) with a 64-bit character-set mask per
-name, so a search first discards in one vectorised step every name that lacks
-one of the query's characters, then scores the survivors with a compiled
-(numba, cached on disk) kernel. No LSP import here: the engine and the CLI use
-this module directly.
+code points and per-character bonuses) with two 64-bit character-set masks per
+name (all its characters; the characters on its word starts). A search
+discards in one vectorised step every name lacking a query character, then a
+compiled kernel (numba, cached on disk) keeps the best ``limit`` scores in a
+min-heap and skips aligning any name whose upper bound cannot reach them. No
+LSP import here: the engine and the CLI use this module directly.
 """
 
 from __future__ import annotations
@@ -110,8 +111,9 @@ ScalarT = TypeVar("ScalarT", bound=np.generic)
 @dataclass(frozen=True, slots=True)
 class FuzzyMatch(Generic[K]):
     """One ranked name: the caller's ``key``, its ``score`` (higher is better,
-    comparable within one search) and the matched character ``positions`` in
-    the name (Python string indices, ascending; empty for an empty query)."""
+    comparable within one search) and the ``positions`` in the name where the
+    query's characters matched (Python string indices, ascending; separators
+    the query skipped have none; empty for an empty query)."""
 
     key: K
     score: float
@@ -725,10 +727,13 @@ class _Growable(Generic[ScalarT]):
 class NameIndex(Generic[K]):
     """Many names, each under a caller's key, searchable with ``search``.
 
-    Memory: about 9 bytes per name character plus ~30 bytes and one Python
-    string per name. ``add`` costs O(added characters) amortised; ``remove``
-    is O(removed) and compacts the buffers (O(total)) once removed names
-    outnumber live ones. Safe to call from several threads (one lock).
+    Keys are any ``int`` subtype that fits in 64 bits (the engine uses
+    ``SymbolId``) and come back as given. Memory: 9 bytes per name character,
+    ~45 bytes of arrays and a dict entry per name, one Python string per
+    distinct name. ``add`` costs O(added characters) amortised; ``remove`` is
+    O(removed) and compacts the buffers (O(total)) once removed names outnumber
+    live ones. Safe to call from several threads (one lock; the kernels hold
+    it while they run, typically well under a millisecond).
     """
 
     def __init__(self) -> None:
