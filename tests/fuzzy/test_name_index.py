@@ -50,7 +50,7 @@ def test_a_key_repeated_in_one_add_keeps_its_last_name() -> None:
 
 def test_add_rejects_keys_and_names_of_different_lengths() -> None:
     with pytest.raises(ValueError, match="2 keys but 1 names"):
-        NameIndex().add([1, 2], ["only"])
+        NameIndex[int]().add([1, 2], ["only"])
 
 
 def test_a_negative_limit_is_rejected_and_zero_returns_nothing() -> None:
