@@ -173,3 +173,27 @@ def test_the_tree_does_not_depend_on_the_input_order() -> None:
         ["A", [["a1", []], ["a2", []]]],
         ["B", [["b1", [["inner", []]]]]],
     ]
+
+
+def test_converted_symbols_serialise_to_the_protocols_json() -> None:
+    from lsprotocol.converters import get_converter
+
+    flat = [
+        make_symbol("Outer", SymbolKind.CLASS, span(0, 0, 9, 0), container="mod"),
+        make_symbol("run", SymbolKind.METHOD, span(1, 4, 3, 0), container="mod.Outer",
+                    selection=span(1, 8, 1, 11), signature="def run(self):"),
+    ]
+    converter = get_converter()
+    (outer,) = converter.unstructure(to_document_symbols(flat), list[lsp.DocumentSymbol])
+    assert outer["name"] == "Outer"
+    assert outer["kind"] == 5
+    assert "children" in outer and "selectionRange" in outer
+    (run,) = outer["children"]
+    assert run["detail"] == "def run(self):"
+    assert run["selectionRange"] == {
+        "start": {"line": 1, "character": 8}, "end": {"line": 1, "character": 11}
+    }
+    assert "children" not in run  # absent, not null
+    info = converter.unstructure(to_symbol_information(flat[1]), lsp.SymbolInformation)
+    assert info["containerName"] == "mod.Outer"
+    assert info["location"]["uri"] == "file:///repo/pkg/mod.py"
