@@ -12,7 +12,9 @@ DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(autouse=True)
-def _cache_in_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _cache_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test may write the user's real cache: point every default at a temp dir."""
     monkeypatch.setenv("QUIVER_CACHE_DIR", str(tmp_path_factory.mktemp("quiver-cache")))
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from quiver import __version__
+from quiver.commands import add_engine_commands
+from quiver.errors import QuiverError
 from quiver.symbols import Position, Range, Symbol
 
 Handler = Callable[[argparse.Namespace], int]
@@ -36,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_symbols_command(commands)
+    add_engine_commands(commands)
     return parser
 
 
@@ -49,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
+    except QuiverError as error:
+        print(f"quiver: {error}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # `quiver symbols . | head`: the reader left; that is not an error.
         sys.stderr.close()

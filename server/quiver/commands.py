@@ -62,9 +62,7 @@ def _open_engine(args: argparse.Namespace) -> VectorSearchEngine:
 
     root: Path = args.path
     if not root.is_dir():
-        raise QuiverError(
-            f"{root} is not a directory.", "Pass the root folder of a workspace."
-        )
+        raise QuiverError(f"{root} is not a directory.", "Pass the root folder of a workspace.")
     options = EngineOptions(cache_root=args.cache_dir, max_file_size=args.max_file_size)
     return VectorSearchEngine(root, embedder_factory=load_default_embedder, options=options)
 

@@ -25,7 +25,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ from quiver.embed.protocol import Embedder
 from quiver.errors import FileSkippedError, InvalidQueryError, QuiverError
 from quiver.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, reciprocal_rank_fusion
 from quiver.fuzzy import NameIndex
-from quiver.ids import ClusterId, SymbolId
+from quiver.ids import ClusterId, SymbolId, VectorId
 from quiver.ivf.index import IVFIndex
 from quiver.parse import (
     ParsedFile,
@@ -198,10 +198,8 @@ class VectorSearchEngine:
         self._catalog = Catalog.load(self._catalog_dir)
         self._vectors: IVFIndex | None = self._open_existing_vectors()
         self._text = DocumentIndex.open(self.cache_dir / "text")
-        self._names = NameIndex()
-        self._names.add(
-            [int(s.id) for s in self._catalog], [s.name for s in self._catalog]
-        )
+        self._names: NameIndex[int] = NameIndex()
+        self._names.add([int(s.id) for s in self._catalog], [s.name for s in self._catalog])
         self._embedding_cache: EmbeddingCache | None = None
         self._needs_full_check = True
 
@@ -268,17 +266,17 @@ class VectorSearchEngine:
 
     def _discard_all(self) -> None:
         """Forget every indexed file so the next index_tree re-embeds the workspace."""
-        shutil.rmtree(vectors_dir, ignore_errors=True)
         with self._state_lock:
             if self._vectors is not None:
                 self._vectors.close()
                 self._vectors = None
+            shutil.rmtree(self._vectors_dir, ignore_errors=True)
             paths = list(self._catalog.files)
             for path in paths:
                 self._catalog.remove_file(path)
             self._text.delete_paths(paths)
             self._text.commit()
-            self._names = NameIndex()
+            self._names = NameIndex[int]()
 
     def _reconcile(self) -> None:
         """Drop orphans of an unfinished batch; mark files with missing vectors dirty."""
@@ -416,9 +414,7 @@ class VectorSearchEngine:
             done += len(batch)
             if progress:
                 progress(
-                    IndexProgress(
-                        done, total, len(self._catalog), f"{done:,}/{total:,} files"
-                    )
+                    IndexProgress(done, total, len(self._catalog), f"{done:,}/{total:,} files")
                 )
         self._maybe_train()
         return IndexReport(
@@ -546,15 +542,18 @@ class VectorSearchEngine:
             for change, planned_ids, new_symbols, dropped in plans:
                 removed_ids.extend(dropped)
                 fresh = iter(self._catalog.allocate_ids(len(new_symbols)))
-                ids: list[SymbolId] = []
+                final_ids: list[SymbolId] = []
                 for planned in planned_ids:
                     if planned == -1:
                         # New symbols take fresh ids in the order their vectors were embedded.
-                        planned = next(fresh)
-                        add_ids.append(int(planned))
-                    ids.append(planned)
+                        fresh_id = next(fresh)
+                        add_ids.append(int(fresh_id))
+                        final_ids.append(fresh_id)
+                    else:
+                        final_ids.append(planned)
                 records = [
-                    SymbolRecord.from_symbol(i, s) for i, s in zip(ids, change.symbols, strict=True)
+                    SymbolRecord.from_symbol(i, s)
+                    for i, s in zip(final_ids, change.symbols, strict=True)
                 ]
                 self._catalog.remove_file(change.source.rel_path)
                 self._catalog.put_file(
@@ -567,7 +566,7 @@ class VectorSearchEngine:
                     ),
                     records,
                 )
-                for symbol_id, symbol in zip(ids, change.symbols, strict=True):
+                for symbol_id, symbol in zip(final_ids, change.symbols, strict=True):
                     documents.append(TextDocument(symbol_id, ClusterId(-1), symbol))
             self._text.delete_paths([c.source.rel_path for c in changes])
             if self._vectors is not None:
@@ -581,7 +580,9 @@ class VectorSearchEngine:
             self._text.commit()
             self._names.remove(int(i) for i in removed_ids)
             self._names.remove(int(d.symbol_id) for d in documents)
-            self._names.add([int(d.symbol_id) for d in documents], [d.symbol.name for d in documents])
+            self._names.add(
+                [int(d.symbol_id) for d in documents], [d.symbol.name for d in documents]
+            )
             self._catalog.generation += 1
             self._catalog.save(self._catalog_dir)
             self._last_update = datetime.now(UTC)
@@ -607,10 +608,7 @@ class VectorSearchEngine:
             return
         with self._state_lock:
             if not vectors.is_trained and vectors.ntotal >= MIN_VECTORS_TO_TRAIN:
-                live = vectors.ids()
-                matrix = np.stack([vectors.reconstruct(int(i)) for i in live]).astype(np.float32)
-                vectors.train(matrix)
-                vectors.compact()
+                vectors.retrain()  # trains on a sample of the live vectors and builds the lists
             elif vectors.is_trained and vectors.needs_retrain():
                 vectors.retrain()
             else:
@@ -675,9 +673,7 @@ class VectorSearchEngine:
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
         )
 
-    def _semantic_ids(
-        self, query_vector: np.ndarray, fetch: int, query: SearchQuery
-    ) -> list[int]:
+    def _semantic_ids(self, query_vector: np.ndarray, fetch: int, query: SearchQuery) -> list[int]:
         with self._state_lock:
             vectors = self._vectors
             if vectors is None or vectors.ntotal == 0:
@@ -701,20 +697,20 @@ class VectorSearchEngine:
         return not query.paths or any(path_matches(record.path, g) for g in query.paths)
 
     def _results(
-        self, ranked: Sequence[tuple[int, float]], found_by: dict[int, tuple[str, ...]]
+        self, ranked: Sequence[tuple[int, float]], found_by: Mapping[int, tuple[str, ...]]
     ) -> list[SearchResult]:
         results = []
         with self._state_lock:
-            records = [
-                (self._catalog.symbols.get(SymbolId(i)), score) for i, score in ranked
-            ]
+            records = [(self._catalog.symbols.get(SymbolId(i)), score) for i, score in ranked]
         for record, score in records:
             if record is None:
                 continue
             results.append(self._result(record, score, found_by.get(int(record.id), ())))
         return results
 
-    def _result(self, record: SymbolRecord, score: float, retrievers: tuple[str, ...]) -> SearchResult:
+    def _result(
+        self, record: SymbolRecord, score: float, retrievers: tuple[str, ...]
+    ) -> SearchResult:
         absolute = self.absolute_path(record.path)
         return SearchResult(
             symbol_id=record.id,
@@ -753,7 +749,7 @@ class VectorSearchEngine:
                 )
             target = min(enclosing, key=lambda r: _span(r.range))
             assert self._vectors is not None
-            vector = self._vectors.reconstruct(int(target.id))
+            vector = self._vectors.reconstruct(VectorId(int(target.id)))
         if vector is None:
             raise InvalidQueryError(
                 f"{target.qualified_name} is not embedded yet.",
@@ -822,9 +818,7 @@ class VectorSearchEngine:
                 dim=vectors.dim if vectors is not None else 0,
                 disk_bytes=_disk_usage(self.cache_dir),
                 last_update=self._last_update,
-                message=(
-                    f"{len(self._catalog.files):,} files, {len(self._catalog):,} symbols"
-                ),
+                message=(f"{len(self._catalog.files):,} files, {len(self._catalog):,} symbols"),
             )
 
 
@@ -893,7 +887,7 @@ def read_snippet(path: Path, span: Range, *, max_lines: int = 4, max_chars: int 
     """The first lines of a symbol's body as it is on disk now (empty if unreadable)."""
     try:
         with path.open("r", encoding="utf-8", errors="replace") as handle:
-            lines = []
+            lines: list[str] = []
             for number, line in enumerate(handle):
                 if number > span.end.line or len(lines) >= max_lines + 1:
                     break

@@ -114,7 +114,8 @@ def test_a_new_function_in_an_unsaved_buffer_becomes_searchable(
     source = polyglot_tree / "ui" / "debounce.ts"
     buffer = source.read_text() + (
         "\nexport function throttleScrollEvents(handler: () => void): () => void {\n"
-        "  let ticking = false;\n  return () => { if (!ticking) { ticking = true; handler(); } };\n}\n"
+        "  let ticking = false;\n"
+        "  return () => { if (!ticking) { ticking = true; handler(); } };\n}\n"
     )
     engine.update_file(source, text=buffer)
     response = engine.search(SearchQuery("throttleScrollEvents", limit=3))
@@ -142,7 +143,9 @@ def test_similar_code_excludes_the_symbol_itself(
     engine: VectorSearchEngine, polyglot_tree: Path
 ) -> None:
     path = polyglot_tree / "text" / "tokenizer.rs"
-    line = next(i for i, t in enumerate(path.read_text().splitlines()) if "fn split_identifier" in t)
+    line = next(
+        i for i, t in enumerate(path.read_text().splitlines()) if "fn split_identifier" in t
+    )
     response = engine.similar(path, line + 2, 8, limit=5)
     assert response.results
     assert "split_identifier" not in names(response)
@@ -150,7 +153,15 @@ def test_similar_code_excludes_the_symbol_itself(
 
 @pytest.mark.parametrize(
     "query",
-    ["x" * 100_000, "!!!???", ':"(*', "AND OR NOT", "title:foo^2 [a TO b] {c} ~ \\ /", "\x00", "名前"],
+    [
+        "x" * 100_000,
+        "!!!???",
+        ':"(*',
+        "AND OR NOT",
+        "title:foo^2 [a TO b] {c} ~ \\ /",
+        "\x00",
+        "名前",
+    ],
 )
 def test_bad_queries_never_crash(engine: VectorSearchEngine, query: str) -> None:
     for mode in ("text", "semantic", "hybrid"):
