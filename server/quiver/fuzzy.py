@@ -517,7 +517,8 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     lo = np.empty(max(m, 1), dtype=np.int64)
     hi = np.empty(max(m, 1), dtype=np.int64)
     pred = np.empty((1, 1), dtype=np.int32)
-    heap = np.full(max(limit, 1), _NO_MATCH, dtype=np.float64)
+    # More slots than candidates could never fill, so a huge limit costs nothing.
+    heap = np.full(max(min(limit, count), 1), _NO_MATCH, dtype=np.float64)
     for t in range(count):
         slot = candidates[t]
         n = lengths[slot]
