@@ -654,8 +654,9 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
     """Score one name against a query: ``(score, matched positions)``, or ``None``
     when the query's characters do not all appear in the name in order.
 
-    Gives exactly the score ``NameIndex.search`` ranks by. Costs a few
-    microseconds plus O(len(query) × len(name)); use ``NameIndex`` for many names.
+    Gives exactly the score ``NameIndex.search`` ranks by. Costs ~0.1 ms of
+    fixed numpy/dispatch overhead plus O(len(query) × len(name)); use
+    ``NameIndex`` for many names.
     An empty query matches nothing here (the index lists names for it instead).
     """
     prepared = _prepare_query(query)
