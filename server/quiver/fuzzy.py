@@ -517,7 +517,8 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     lo = np.empty(max(m, 1), dtype=np.int64)
     hi = np.empty(max(m, 1), dtype=np.int64)
     pred = np.empty((1, 1), dtype=np.int32)
-    heap = np.full(max(limit, 1), _NO_MATCH, dtype=np.float64)
+    # More slots than candidates could never fill, so a huge limit costs nothing.
+    heap = np.full(max(min(limit, count), 1), _NO_MATCH, dtype=np.float64)
     for t in range(count):
         slot = candidates[t]
         n = lengths[slot]
@@ -653,8 +654,9 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
     """Score one name against a query: ``(score, matched positions)``, or ``None``
     when the query's characters do not all appear in the name in order.
 
-    Gives exactly the score ``NameIndex.search`` ranks by. Costs a few
-    microseconds plus O(len(query) × len(name)); use ``NameIndex`` for many names.
+    Gives exactly the score ``NameIndex.search`` ranks by. Costs ~0.1 ms of
+    fixed numpy/dispatch overhead plus O(len(query) × len(name)); use
+    ``NameIndex`` for many names.
     An empty query matches nothing here (the index lists names for it instead).
     """
     prepared = _prepare_query(query)

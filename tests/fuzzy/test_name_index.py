@@ -144,3 +144,8 @@ def test_warm_up_leaves_the_module_ready_to_match() -> None:
 
     warm_up()
     assert fuzzy_score("wu", "warm_up") is not None
+
+
+def test_a_limit_larger_than_the_index_returns_every_match() -> None:
+    index = make_index(["alpha", "beta", "gamma"])
+    assert {m.key for m in index.search("a", limit=10**9)} == {0, 1, 2}
