@@ -38,6 +38,12 @@ def run_lua_spec(
         check=False,
     )
     output = proc.stdout + proc.stderr
+    # Neovim writes the server's stderr to lsp.log: the first place to look.
+    lsp_log = tmp_path / "home" / ".local" / "state" / "nvim" / "lsp.log"
+    if lsp_log.is_file():
+        output += "\n--- lsp.log (last 60 lines) ---\n" + "\n".join(
+            lsp_log.read_text(errors="replace").splitlines()[-60:]
+        )
     summaries = SUMMARY.findall(output)
     assert summaries, f"{spec} printed no summary (exit {proc.returncode}):\n{output}"
     passed, failed = (int(n) for n in summaries[-1])

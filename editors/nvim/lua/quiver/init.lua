@@ -56,9 +56,11 @@ end
 ---@return vim.lsp.Client|nil
 function M.get_client(bufnr)
   bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
-  local clients = vim.lsp.get_clients({ name = CLIENT_NAME, bufnr = bufnr })
+  -- `_uninitialized` (Neovim 0.12) also lists a client that is still starting,
+  -- so commands can say "still starting" rather than "not running".
+  local clients = vim.lsp.get_clients({ name = CLIENT_NAME, bufnr = bufnr, _uninitialized = true })
   if #clients == 0 then
-    clients = vim.lsp.get_clients({ name = CLIENT_NAME })
+    clients = vim.lsp.get_clients({ name = CLIENT_NAME, _uninitialized = true })
   end
   return clients[1]
 end

@@ -39,7 +39,7 @@ describe("probeServer", { skip: process.platform === "win32" ? "needs /bin/sh" :
   });
 
   it("gives up on an executable that hangs", async () => {
-    const server = script("hang", "sleep 10");
+    const server = script("hang", "exec sleep 10");
     const result = await probeServer(server, { timeoutMs: 200 });
     assert.equal(result.kind, "broken");
   });
