@@ -34,6 +34,7 @@ export default tseslint.config(
       "src/serverCommand.ts",
       "src/serverProbe.ts",
       "src/status.ts",
+      "src/settings.ts",
       "test/**/*.ts",
     ],
     rules: {

@@ -23,6 +23,7 @@ import {
   type ServerCommand,
 } from "./serverCommand";
 import { probeServer } from "./serverProbe";
+import { initializationOptions } from "./settings";
 import type { ProgressValue, ServerPhase } from "./status";
 
 /** Languages the server parses; other documents are not synchronised to it. */
@@ -52,18 +53,12 @@ export interface ClientEvents {
 }
 
 /** Reads the `quiver.*` settings into the server's `initializationOptions`. */
-export function initializationOptions(config: vscode.WorkspaceConfiguration): InitializationOptions {
-  const options: InitializationOptions = {};
-  const cacheDir = config.get<string>("cacheDir", "").trim();
-  if (cacheDir !== "") {
-    options.cacheDir = cacheDir;
-  }
-  const exclude = config.get<string[]>("exclude", []);
-  if (exclude.length > 0) {
-    options.exclude = exclude;
-  }
-  options.search = { limit: config.get<number>("search.limit", 50) };
-  return options;
+function readInitializationOptions(config: vscode.WorkspaceConfiguration): InitializationOptions {
+  return initializationOptions({
+    cacheDir: config.get<string>("cacheDir", ""),
+    exclude: config.get<string[]>("exclude", []),
+    searchLimit: config.get<number>("search.limit", 50),
+  });
 }
 
 export class QuiverClient implements vscode.Disposable {
@@ -133,7 +128,7 @@ export class QuiverClient implements vscode.Disposable {
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: LANGUAGES.map((language) => ({ scheme: "file", language })),
-      initializationOptions: initializationOptions(config),
+      initializationOptions: readInitializationOptions(config),
       outputChannel: this.output,
       synchronize: { configurationSection: "quiver" },
       middleware: {
