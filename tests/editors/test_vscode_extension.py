@@ -3,9 +3,11 @@ tests) and its integration test against the real ``quiver serve``."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -33,12 +35,14 @@ def npm() -> str:
     return npm_path
 
 
-def run_npm(npm: str, script: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_npm(
+    npm: str, script: str, tmp_path: Path, *args: str, **env: str
+) -> subprocess.CompletedProcess[str]:
     # HOME inside tmp_path keeps npm's own cache and logs out of the user's home.
     environment = isolated_env(tmp_path, **env)
     environment["npm_config_cache"] = str(tmp_path / "npm-cache")
     return subprocess.run(
-        [npm, "run", script],
+        [npm, "run", script, *(["--", *args] if args else [])],
         cwd=VSCODE_EXTENSION,
         env=environment,
         capture_output=True,
@@ -53,6 +57,18 @@ def test_npm_test_compiles_lints_and_passes_the_unit_tests(npm: str, tmp_path: P
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "# fail 0" in output or "ℹ fail 0" in output, output
+
+
+def test_npm_run_package_builds_a_vsix_with_the_bundle(npm: str, tmp_path: Path) -> None:
+    vsix = tmp_path / "quiver.vsix"
+    proc = run_npm(npm, "package", tmp_path, "--out", str(vsix))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with zipfile.ZipFile(vsix) as archive:
+        names = set(archive.namelist())
+        manifest = json.loads(archive.read("extension/package.json"))
+    assert {"extension/package.json", "extension/dist/extension.js", "extension/readme.md"} <= names
+    assert not any(name.startswith(("extension/src/", "extension/node_modules/")) for name in names)
+    assert manifest["main"] == "./dist/extension.js"
 
 
 @pytest.mark.slow
