@@ -83,6 +83,14 @@ export class QuiverClient implements vscode.Disposable {
     if (this.client !== undefined && this.client.state === State.Running) {
       return this.client;
     }
+    if (this.client !== undefined && this.client.state === State.Starting) {
+      void vscode.window.showInformationMessage("Quiver: the server is still starting; try again in a moment.");
+      return undefined;
+    }
+    if ((vscode.workspace.workspaceFolders ?? []).length === 0) {
+      void vscode.window.showInformationMessage("Quiver: open a folder first; Quiver indexes workspace folders.");
+      return undefined;
+    }
     void vscode.window
       .showWarningMessage(
         "Quiver: the language server is not running.",
