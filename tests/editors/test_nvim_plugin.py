@@ -69,7 +69,7 @@ def test_plugin_searches_a_workspace_through_the_real_server(
         nvim,
         "integration_spec.lua",
         tmp_path,
-        timeout=400,
+        timeout=280,
         QUIVER_BIN=quiver_server,
         QUIVER_TEST_WORKSPACE=str(workspace),
         QUIVER_TEST_CACHE=str(cache),

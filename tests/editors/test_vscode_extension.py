@@ -27,7 +27,7 @@ def npm() -> str:
             cwd=VSCODE_EXTENSION,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=280,
             check=False,
         )
         assert proc.returncode == 0, f"npm ci failed:\n{proc.stdout}{proc.stderr}"
@@ -47,7 +47,7 @@ def run_npm(
         env=environment,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=280,
         check=False,
     )
 
