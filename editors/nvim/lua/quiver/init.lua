@@ -221,6 +221,7 @@ end
 function M.show_results(response, title, picker)
   local opts = config.options
   picker = picker or opts.picker
+  response = response or { results = {}, partial = false }
   local results = response.results or {}
   if response.partial then
     notify("Quiver: the first indexing is still running; results may be incomplete.", vim.log.levels.WARN)
