@@ -118,3 +118,34 @@ def test_permission_denied_is_reported_even_when_running_as_root(
 
     monkeypatch.setattr(Path, "open", deny)
     assert parse_file(_source_file(path, "locked.py")).skipped_reason == "permission denied"
+
+
+def _die_in_worker(files: list[SourceFile], max_file_size: int) -> list[object]:
+    os._exit(3)  # what a segfault in a worker looks like to the pool
+
+
+def _many_files(root: Path, count: int) -> list[SourceFile]:
+    for i in range(count):
+        (root / f"mod{i:03}.py").write_text(f"def function_{i}(): pass\n")
+    return list(discover(root))
+
+
+def test_a_dying_worker_loses_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = _many_files(tmp_path, 120)
+    monkeypatch.setattr("quiver.parse.batch._parse_chunk", _die_in_worker)
+    results = list(parse_files(files, workers=2))
+    assert "a parser process died; parsing the remaining files in this process" in caplog.messages
+    assert [p.symbols[0].name for p in results] == [f"function_{i}" for i in range(120)]
+
+
+def test_spawned_workers_are_used_when_other_threads_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = _many_files(tmp_path, 120)
+    monkeypatch.setattr("quiver.parse.batch.threading.active_count", lambda: 3)
+    from quiver.parse.batch import _pool_context
+
+    assert _pool_context().get_start_method() == "spawn"
+    assert list(parse_files(files, workers=2)) == list(parse_files(files, workers=1))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import sys
+import threading
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -101,10 +101,11 @@ def parse_files(
     """Parse files on ``workers`` processes (default: every usable CPU), in input order.
 
     ``workers=1``, or fewer than ~100 files, runs inline in this process and
-    starts nothing. Otherwise a process pool is started for this call (about
-    0.1-0.3 s) and shut down when the iterator is exhausted or closed. Never
-    raises for one bad file: see :func:`parse_file`; if a worker process dies,
-    the files it held are reported skipped and the pool is restarted.
+    starts nothing. Otherwise a process pool is started for this call (forked:
+    a few ms; spawned when this process runs other threads: ~0.3 s) and shut
+    down when the iterator is exhausted or closed. Never raises for one bad
+    file (see :func:`parse_file`); if a worker process dies, the remaining
+    files are parsed in this process.
     """
     worker_count = default_workers() if workers is None else max(1, workers)
     iterator = iter(files)
@@ -127,39 +128,44 @@ def _parse_in_pool(
     max_file_size: int,
 ) -> Iterator[ParsedFile]:
     chunks = _chunks(head, rest)
-    pool = _start_pool(worker_count)
-    in_flight: deque[tuple[list[SourceFile], Future[list[_FileRecords]]]] = deque()
+    pool: ProcessPoolExecutor | None = _start_pool(worker_count)
+    in_flight: deque[tuple[list[SourceFile], Future[list[_FileRecords]] | None]] = deque()
     limit = worker_count * _CHUNKS_IN_FLIGHT_PER_WORKER
     try:
         for chunk in chunks:
             while len(in_flight) >= limit:
-                pool, results = _collect(pool, in_flight.popleft(), worker_count)
+                pool, results = _collect(pool, in_flight.popleft(), max_file_size)
                 yield from results
-            in_flight.append((chunk, pool.submit(_parse_chunk, chunk, max_file_size)))
+            future = pool.submit(_parse_chunk, chunk, max_file_size) if pool else None
+            in_flight.append((chunk, future))
         while in_flight:
-            pool, results = _collect(pool, in_flight.popleft(), worker_count)
+            pool, results = _collect(pool, in_flight.popleft(), max_file_size)
             yield from results
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _collect(
-    pool: ProcessPoolExecutor,
-    task: tuple[list[SourceFile], Future[list[_FileRecords]]],
-    worker_count: int,
-) -> tuple[ProcessPoolExecutor, list[ParsedFile]]:
+    pool: ProcessPoolExecutor | None,
+    task: tuple[list[SourceFile], Future[list[_FileRecords]] | None],
+    max_file_size: int,
+) -> tuple[ProcessPoolExecutor | None, list[ParsedFile]]:
+    """The chunk's results; a broken pool is shut down and the rest parsed inline."""
     chunk, future = task
-    try:
-        return pool, [_materialize(result) for result in future.result()]
-    except BrokenProcessPool:
-        _log.warning("a parser process died; skipping %d files and restarting the pool", len(chunk))
-        pool.shutdown(wait=False, cancel_futures=True)
-        reason = "the parser process died while parsing this batch of files"
-        return _start_pool(worker_count), [ParsedFile(file, (), reason) for file in chunk]
-    except Exception as error:  # e.g. a result that could not be pickled
-        _log.warning("a batch of %d files failed: %s", len(chunk), error, exc_info=True)
-        reason = f"parsing failed ({type(error).__name__}: {error})"
-        return pool, [ParsedFile(file, (), reason) for file in chunk]
+    if future is not None and pool is not None:
+        try:
+            return pool, [_materialize(result) for result in future.result()]
+        except BrokenProcessPool:
+            # A worker died or could not start (e.g. it imports another version
+            # of this package). Restarting would likely fail the same way, so
+            # finish in this process: slower, but nothing is lost.
+            _log.warning("a parser process died; parsing the remaining files in this process")
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = None
+        except Exception:  # e.g. a result that could not be pickled
+            _log.warning("a batch of %d files failed in a worker; retrying inline", len(chunk))
+    return pool, [parse_file(file, max_file_size=max_file_size) for file in chunk]
 
 
 def _chunks(head: list[SourceFile], rest: Iterator[SourceFile]) -> Iterator[list[SourceFile]]:
@@ -170,14 +176,19 @@ def _chunks(head: list[SourceFile], rest: Iterator[SourceFile]) -> Iterator[list
 
 
 def _start_pool(worker_count: int) -> ProcessPoolExecutor:
-    # ``fork`` would copy a parent that may run threads (the language server),
-    # which can deadlock; ``forkserver`` forks from a clean, single-threaded
-    # process that has already imported the parser.
-    method = "forkserver" if sys.platform != "win32" else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(["quiver.parse.batch"])
-    return ProcessPoolExecutor(max_workers=worker_count, mp_context=context)
+    return ProcessPoolExecutor(max_workers=worker_count, mp_context=_pool_context())
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """``fork`` while this process runs one thread (fast: no imports), else ``spawn``.
+
+    Forking a process that runs other threads (the language server) can
+    deadlock on a lock some thread held; ``spawn`` starts clean interpreters
+    that import this package from the parent's ``sys.path``.
+    """
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def _parse_chunk(files: list[SourceFile], max_file_size: int) -> list[_FileRecords]:

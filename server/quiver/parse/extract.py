@@ -501,15 +501,11 @@ def _symbol_hash(kind: str, qualified: str, signature: str, doc: str, text: byte
     """:func:`quiver.symbols.content_hash` of the parts, hashing the text without decoding it.
 
     Equal to ``content_hash(kind, qualified, signature, doc, text.decode())``
-    for valid UTF-8, which is all :func:`~quiver.parse.read.read_source` returns.
+    for valid UTF-8, which is all :func:`~quiver.parse.read.read_source` returns
+    (the same NUL-separated framing, fed in one call).
     """
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (kind, qualified, signature, doc):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    digest.update(text)
-    digest.update(b"\x00")
-    return digest.hexdigest()
+    head = f"{kind}\x00{qualified}\x00{signature}\x00{doc}\x00".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(head + text + b"\x00", digest_size=16).hexdigest()
 
 
 def _signature(candidate: _Candidate, source: bytes, spec: LanguageSpec) -> str:
@@ -563,7 +559,8 @@ def _doc(candidate: _Candidate, source: bytes, spec: LanguageSpec) -> str:
     lines: list[str] = []
     for comment in reversed(comments):
         lines.extend(_comment_lines(_text(source, comment)))
-    return _cap(inspect.cleandoc("\n".join(lines)), MAX_DOC_CHARS)
+    text = lines[0].strip() if len(lines) == 1 else inspect.cleandoc("\n".join(lines))
+    return _cap(text, MAX_DOC_CHARS)
 
 
 def _docstring(body: tree_sitter.Node, source: bytes) -> str:
@@ -580,7 +577,8 @@ def _docstring(body: tree_sitter.Node, source: bytes) -> str:
         if text.startswith(quote) and text.endswith(quote) and len(text) >= 2 * len(quote):
             text = text[len(quote) : -len(quote)]
             break
-    return _cap(inspect.cleandoc(text), MAX_DOC_CHARS)
+    text = text.strip() if "\n" not in text else inspect.cleandoc(text)
+    return _cap(text, MAX_DOC_CHARS)
 
 
 def _comment_lines(text: str) -> list[str]:

@@ -26,7 +26,6 @@ The module part is the first component of every container in a file:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Literal
 
 ModuleStyle = Literal["file", "declared", "none"]
@@ -72,13 +71,12 @@ class LanguageSpec:
 
     def file_module(self, path: str) -> str:
         """The module part for a ``"file"``-style language, from the file's path (no I/O)."""
-        pure = PurePosixPath(path.replace("\\", "/"))
-        stem = pure.name.split(".", 1)[0]
+        parts = path.replace("\\", "/").rsplit("/", 2)
+        stem = parts[-1].split(".", 1)[0]
         if stem in self.root_stems:
             return self.root_module
-        if stem in self.index_stems:
-            parent = pure.parent.name
-            return parent or stem
+        if stem in self.index_stems and len(parts) > 1 and parts[-2] not in ("", ".", ".."):
+            return parts[-2]
         return stem
 
 
