@@ -56,9 +56,7 @@ def test_reading_on_from_a_committed_offset_sees_only_the_new_records(tmp_path: 
     second = writer.sync()
     writer.close()
     head, head_crc = read_change_log(path, length=first.size)
-    tail, chained = read_change_log(
-        path, start=first.size, length=second.size, prefix_crc=head_crc
-    )
+    tail, chained = read_change_log(path, start=first.size, length=second.size, prefix_crc=head_crc)
     assert [bytes(p) for p in tail.payloads] == [b"b", b"c"]
     assert crc32_hex(chained) == second.checksum
     assert [bytes(p) for p in head.payloads] == [b"a"]
