@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,38 @@ from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
 from quiver.errors import InvalidQueryError
 from quiver.symbols import SymbolKind
 
+DATA = Path(__file__).parent.parent / "data"
+
 pytestmark = pytest.mark.model
 
 
+@pytest.fixture(scope="module")
+def indexed_template(tmp_path_factory: pytest.TempPathFactory, real_embedder):  # type: ignore[no-untyped-def]
+    """The polyglot tree indexed once per module: (tree, cache) to copy per test."""
+    base = tmp_path_factory.mktemp("indexed")
+    tree, cache = base / "workspace", base / "cache"
+    shutil.copytree(DATA / "polyglot", tree)
+    with VectorSearchEngine(
+        tree,
+        embedder_factory=lambda: real_embedder,
+        cache_dir=cache,
+        options=EngineOptions(parse_workers=1),
+    ) as engine:
+        engine.index_tree()
+    return tree, cache
+
+
 @pytest.fixture
-def engine(polyglot_tree: Path, tmp_path: Path, real_embedder):  # type: ignore[no-untyped-def]
+def polyglot_tree(indexed_template, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    """A writable copy of the indexed tree (mtimes kept, so the cache copy stays valid)."""
+    tree = tmp_path / "workspace"
+    shutil.copytree(indexed_template[0], tree)
+    return tree
+
+
+@pytest.fixture
+def engine(indexed_template, polyglot_tree: Path, tmp_path: Path, real_embedder):  # type: ignore[no-untyped-def]
+    shutil.copytree(indexed_template[1], tmp_path / "cache")
     engine = VectorSearchEngine(
         polyglot_tree,
         embedder_factory=lambda: real_embedder,
