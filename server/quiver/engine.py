@@ -1,0 +1,911 @@
+"""The composition: index a tree, update or remove one file, search.
+
+``VectorSearchEngine`` composes the parsers, the embedder, the IVF vector
+index, the Tantivy ``DocumentIndex`` and the symbol ``Catalog`` for one
+workspace root. It knows nothing about LSP: the server, the CLI and a notebook
+use it the same way.
+
+Concurrency: one writer at a time (``_update_lock``) parses and embeds
+*outside* the state lock, then applies its changes under a short
+``_state_lock``; searches take the state lock only while they read, so they
+keep answering from the last applied state while a long update runs.
+
+Durability: each applied batch is committed in the order vectors → text →
+catalog. The catalog records ``next_id``; on open, ids at or above it in the
+other indexes belong to an unfinished batch and are dropped, and files whose
+symbols are missing from the vector index are re-indexed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from quiver.catalog import Catalog, FileRecord, SymbolRecord
+from quiver.embed.batch import embed_symbols
+from quiver.embed.cache import EmbeddingCache
+from quiver.embed.protocol import Embedder
+from quiver.errors import FileSkippedError, InvalidQueryError, QuiverError
+from quiver.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, reciprocal_rank_fusion
+from quiver.fuzzy import NameIndex
+from quiver.ids import ClusterId, SymbolId, VectorId
+from quiver.ivf.index import IVFIndex
+from quiver.parse import (
+    ParsedFile,
+    SourceFile,
+    discover,
+    extract_symbols,
+    language_for_path,
+    parse_files,
+    read_source,
+)
+from quiver.symbols import Range, Symbol, SymbolKind, content_hash
+from quiver.text.index import DocumentIndex, TextDocument
+from quiver.workspace import cache_dir_for
+
+log = logging.getLogger(__name__)
+
+SearchMode = Literal["hybrid", "semantic", "text"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "semantic", "text")
+MAX_QUERY_CHARS = 2_000
+MAX_LIMIT = 200
+#: Below this many vectors an exhaustive scan of the delta is exact and fast; train above it.
+MIN_VECTORS_TO_TRAIN = 4_096
+#: Files parsed, embedded and committed together during a full index.
+INDEX_BATCH_FILES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """Everything configurable about one workspace index."""
+
+    cache_root: Path | None = None
+    max_file_size: int = 1 << 20
+    excludes: tuple[str, ...] = ()
+    parse_workers: int | None = None
+    nprobe: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    text: str
+    mode: SearchMode = "hybrid"
+    limit: int = 20
+    kinds: tuple[SymbolKind, ...] = ()
+    languages: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One answer; the attributes ``quiver.lsp.convert`` turns into protocol JSON."""
+
+    symbol_id: SymbolId
+    name: str
+    kind: SymbolKind
+    container: str
+    path: str  # absolute
+    relative_path: str
+    range: Range
+    selection_range: Range
+    language: str
+    signature: str
+    snippet: str
+    score: float
+    retrievers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResponse:
+    results: tuple[SearchResult, ...]
+    partial: bool
+    generation: int
+    elapsed_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class IndexProgress:
+    files_done: int
+    files_total: int
+    symbols: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    files_seen: int
+    files_indexed: int
+    files_unchanged: int
+    files_removed: int
+    files_skipped: int
+    symbols_embedded: int
+    symbols_total: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReport:
+    path: str
+    symbols_added: int
+    symbols_removed: int
+    symbols_embedded: int
+    skipped_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatus:
+    state: Literal["starting", "indexing", "ready", "error"]
+    root: Path
+    cache_dir: Path
+    files: int
+    symbols: int
+    vectors: int
+    generation: int
+    model_id: str
+    dim: int
+    disk_bytes: int
+    last_update: datetime | None
+    message: str
+
+
+@dataclass(slots=True)
+class _FileChange:
+    """A parsed file and what must happen to the indexes for it."""
+
+    source: SourceFile
+    symbols: list[Symbol]
+    file_hash: str
+    skipped_reason: str | None = None
+
+
+class VectorSearchEngine:
+    """A workspace index: open it, keep it current, search it.
+
+    ``embedder_factory`` is called on first use (lazy model load keeps a warm
+    start fast: name lookups answer before the model is loaded).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        embedder_factory: Callable[[], Embedder],
+        options: EngineOptions | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        self.options = options or EngineOptions()
+        self.cache_dir = cache_dir or cache_dir_for(self.root, self.options.cache_root)
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self._update_lock = threading.RLock()
+        self._state_lock = threading.RLock()
+        self._state: Literal["starting", "indexing", "ready", "error"] = "starting"
+        self._last_update: datetime | None = None
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self._catalog = Catalog.load(self._catalog_dir)
+        self._vectors: IVFIndex | None = self._open_existing_vectors()
+        self._text = DocumentIndex.open(self.cache_dir / "text")
+        self._names: NameIndex[int] = NameIndex()
+        self._names.add([int(s.id) for s in self._catalog], [s.name for s in self._catalog])
+        self._embedding_cache: EmbeddingCache | None = None
+        self._needs_full_check = True
+
+    # -- lifecycle -------------------------------------------------------
+
+    @property
+    def _catalog_dir(self) -> Path:
+        return self.cache_dir / "catalog"
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model, loaded on first use; checks the index was built by the same model."""
+        if self._embedder is None:
+            with self._update_lock:
+                if self._embedder is None:
+                    self._embedder = self._embedder_factory()
+                    self._open_vectors(self._embedder)
+        return self._embedder
+
+    def _model_key(self, embedder: Embedder) -> str:
+        return f"{embedder.model_id}@{embedder.weights_sha256[:16]}"
+
+    @property
+    def _vectors_dir(self) -> Path:
+        return self.cache_dir / "vectors"
+
+    def _open_existing_vectors(self) -> IVFIndex | None:
+        """Map the published vector index, if any, without loading the model."""
+        if not self._catalog.model_id or not self._vectors_dir.exists():
+            return None
+        try:
+            return IVFIndex.open(self._vectors_dir, writable=True)
+        except QuiverError as error:
+            log.warning("The vector index will be rebuilt: %s", error)
+            return None
+
+    def _open_vectors(self, embedder: Embedder) -> None:
+        """Check the model against the index; create the vector index if needed; reconcile."""
+        model_key = self._model_key(embedder)
+        self._embedding_cache = EmbeddingCache(
+            self.cache_dir / "embeddings", model_id=embedder.model_id, dim=embedder.dim
+        )
+        stale_model = bool(self._catalog.model_id) and self._catalog.model_id != model_key
+        wrong_shape = self._vectors is not None and (
+            self._vectors.dim != embedder.dim or self._vectors.model_id != model_key
+        )
+        missing = self._vectors is None and bool(self._catalog.files)
+        if stale_model or wrong_shape or missing:
+            log.warning(
+                "Re-embedding the workspace: the index was built with %r, the model is %r.",
+                self._catalog.model_id or "nothing",
+                model_key,
+            )
+            self._discard_all()
+        if self._vectors is None:
+            shutil.rmtree(self._vectors_dir, ignore_errors=True)
+            self._vectors_dir.mkdir(parents=True, exist_ok=True)
+            self._vectors = IVFIndex.create(self._vectors_dir, dim=embedder.dim, model_id=model_key)
+        if self.options.nprobe is not None:
+            self._vectors.nprobe = self.options.nprobe
+        with self._state_lock:
+            self._catalog.model_id = model_key
+            self._reconcile()
+
+    def _discard_all(self) -> None:
+        """Forget every indexed file so the next index_tree re-embeds the workspace."""
+        with self._state_lock:
+            if self._vectors is not None:
+                self._vectors.close()
+                self._vectors = None
+            shutil.rmtree(self._vectors_dir, ignore_errors=True)
+            paths = list(self._catalog.files)
+            for path in paths:
+                self._catalog.remove_file(path)
+            self._text.delete_paths(paths)
+            self._text.commit()
+            self._names = NameIndex[int]()
+
+    def _reconcile(self) -> None:
+        """Drop orphans of an unfinished batch; mark files with missing vectors dirty."""
+        if self._vectors is None:
+            return
+        live = self._vectors.ids()
+        orphans = live[live >= self._catalog.next_id]
+        if len(orphans):
+            log.info("Dropping %d vectors of an unfinished update.", len(orphans))
+            self._vectors.remove_ids(orphans)
+            self._text.delete_symbols([SymbolId(int(i)) for i in orphans])
+            self._vectors.commit()
+            self._text.commit()
+        live_set = set(live.tolist())
+        for path, record in list(self._catalog.files.items()):
+            if any(int(i) not in live_set for i in record.symbol_ids):
+                # Its vectors were replaced by an unfinished batch: re-index it.
+                record.mtime_ns = -1
+                record.file_hash = ""
+                log.info("Re-indexing %s: its vectors are incomplete.", path)
+
+    def close(self) -> None:
+        """Release files and locks; the last committed state stays on disk."""
+        with self._update_lock, self._state_lock:
+            if self._vectors is not None:
+                self._vectors.close()
+                self._vectors = None
+            if self._embedding_cache is not None:
+                self._embedding_cache.close()
+                self._embedding_cache = None
+            self._text.close()
+
+    def __enter__(self) -> VectorSearchEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- paths -----------------------------------------------------------
+
+    def relative_path(self, path: Path | str) -> str:
+        """The workspace-relative POSIX path of ``path`` (absolute or relative to the root)."""
+        candidate = Path(path)
+        if not candidate.is_absolute():
+            candidate = self.root / candidate
+        try:
+            return candidate.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return candidate.absolute().relative_to(self.root).as_posix()
+
+    def absolute_path(self, relative: str) -> Path:
+        return self.root / relative
+
+    # -- indexing --------------------------------------------------------
+
+    def index_tree(
+        self,
+        *,
+        progress: Callable[[IndexProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexReport:
+        """Bring the index up to date with the files on disk.
+
+        Unchanged files (size and mtime, then content hash) are neither parsed
+        nor embedded. Parses on all cores, embeds off the caller's thread only
+        if the caller runs this in a worker (the LSP server does). Commits
+        every ``INDEX_BATCH_FILES`` files, so an interruption loses little.
+        """
+        started = time.perf_counter()
+        with self._update_lock:
+            embedder = self.embedder
+            self._state = "indexing"
+            try:
+                report = self._index_tree(embedder, progress, cancel, started)
+            except BaseException:
+                self._state = "error"
+                raise
+            self._state = "ready"
+            return report
+
+    def _index_tree(
+        self,
+        embedder: Embedder,
+        progress: Callable[[IndexProgress], None] | None,
+        cancel: threading.Event | None,
+        started: float,
+    ) -> IndexReport:
+        skipped: list[tuple[str, str]] = []
+        files = list(
+            discover(
+                self.root,
+                max_file_size=self.options.max_file_size,
+                excludes=self.options.excludes,
+                on_skip=lambda path, reason: skipped.append((path, reason)),
+            )
+        )
+        for path, reason in skipped:
+            log.info("Skipped %s: %s", path, reason)
+        seen = {f.rel_path for f in files}
+        removed = [path for path in self._catalog.files if path not in seen]
+        if removed:
+            self._apply([], removed_paths=removed)
+        changed = [f for f in files if self._maybe_changed(f)]
+        unchanged = len(files) - len(changed)
+        total = len(files)
+        done = unchanged
+        embedded = 0
+        indexed = 0
+        skipped_files = 0
+        if progress:
+            progress(IndexProgress(done, total, len(self._catalog), "Checking files"))
+        for start in range(0, len(changed), INDEX_BATCH_FILES):
+            if cancel is not None and cancel.is_set():
+                break
+            batch = changed[start : start + INDEX_BATCH_FILES]
+            parsed = list(
+                parse_files(
+                    batch,
+                    workers=self.options.parse_workers,
+                    max_file_size=self.options.max_file_size,
+                )
+            )
+            changes: list[_FileChange] = []
+            for item in parsed:
+                change = self._change_from_parsed(item)
+                if change is None:
+                    unchanged += 1
+                    continue
+                if change.skipped_reason is not None:
+                    skipped_files += 1
+                    log.info("Skipped %s: %s", change.source.rel_path, change.skipped_reason)
+                changes.append(change)
+            embedded += self._apply(changes, embedder=embedder)
+            indexed += sum(1 for c in changes if c.skipped_reason is None)
+            done += len(batch)
+            if progress:
+                progress(
+                    IndexProgress(done, total, len(self._catalog), f"{done:,}/{total:,} files")
+                )
+        self._maybe_train()
+        return IndexReport(
+            files_seen=total,
+            files_indexed=indexed,
+            files_unchanged=unchanged,
+            files_removed=len(removed),
+            files_skipped=skipped_files + len(skipped),
+            symbols_embedded=embedded,
+            symbols_total=len(self._catalog),
+            seconds=time.perf_counter() - started,
+        )
+
+    def _maybe_changed(self, source: SourceFile) -> bool:
+        record = self._catalog.files.get(source.rel_path)
+        return record is None or (record.size, record.mtime_ns) != (source.size, source.mtime_ns)
+
+    def _change_from_parsed(self, parsed: ParsedFile) -> _FileChange | None:
+        """None when the content is the same as indexed (only the mtime moved)."""
+        source = parsed.file
+        if parsed.skipped_reason is not None:
+            return _FileChange(source, [], "", skipped_reason=parsed.skipped_reason)
+        file_hash = content_hash(*(s.content_hash for s in parsed.symbols), source.rel_path)
+        record = self._catalog.files.get(source.rel_path)
+        if record is not None and record.file_hash == file_hash and record.mtime_ns != -1:
+            with self._state_lock:
+                record.size, record.mtime_ns = source.size, source.mtime_ns
+            return None
+        return _FileChange(source, list(parsed.symbols), file_hash)
+
+    def update_file(self, path: Path | str, text: str | None = None) -> UpdateReport:
+        """Re-index one file, from ``text`` (an unsaved editor buffer) or from disk.
+
+        Only symbols whose content hash changed are embedded; the others keep
+        their ids and vectors. A file that vanished is removed.
+        """
+        relative = self.relative_path(path)
+        absolute = self.absolute_path(relative)
+        language = language_for_path(relative)
+        if language is None:
+            return UpdateReport(relative, 0, 0, 0, skipped_reason="unsupported language")
+        with self._update_lock:
+            embedder = self.embedder
+            try:
+                if text is None:
+                    data = read_source(absolute, max_file_size=self.options.max_file_size)
+                    stat = absolute.stat()
+                    size, mtime_ns = stat.st_size, stat.st_mtime_ns
+                else:
+                    data = text.encode("utf-8", "surrogatepass")
+                    size, mtime_ns = -1, -1  # an unsaved buffer: re-check against disk later
+            except FileSkippedError as error:
+                if not absolute.exists():
+                    return self.remove_file(relative)
+                return UpdateReport(relative, 0, 0, 0, skipped_reason=error.message)
+            except FileNotFoundError:
+                return self.remove_file(relative)
+            symbols = extract_symbols(data, relative, language)
+            source = SourceFile(absolute, relative, language, size, mtime_ns)
+            file_hash = content_hash(*(s.content_hash for s in symbols), relative)
+            before = len(self._catalog.files.get(relative, FileRecord("", "", 0, 0, "")).symbol_ids)
+            change = _FileChange(source, symbols, file_hash)
+            embedded = self._apply([change], embedder=embedder)
+            self._last_update = datetime.now(UTC)
+            return UpdateReport(relative, len(symbols), before, embedded)
+
+    def remove_file(self, path: Path | str) -> UpdateReport:
+        """Forget a deleted (or now ignored) file."""
+        relative = self.relative_path(path)
+        with self._update_lock:
+            before = len(self._catalog.files.get(relative, FileRecord("", "", 0, 0, "")).symbol_ids)
+            if relative in self._catalog.files:
+                self._apply([], removed_paths=[relative])
+            self._last_update = datetime.now(UTC)
+            return UpdateReport(relative, 0, before, 0)
+
+    def _apply(
+        self,
+        changes: Sequence[_FileChange],
+        *,
+        embedder: Embedder | None = None,
+        removed_paths: Sequence[str] = (),
+    ) -> int:
+        """Embed what changed (outside the state lock), then apply and commit.
+
+        Returns how many symbol texts were sent to the model (cache misses).
+        """
+        # 1. Decide ids: unchanged symbols (same content hash and qualified name) keep theirs.
+        plans: list[tuple[_FileChange, list[SymbolId], list[Symbol], list[SymbolId]]] = []
+        to_embed: list[Symbol] = []
+        for change in changes:
+            old = {
+                (r.content_hash, r.qualified_name): r.id
+                for r in self._catalog.symbols_of(change.source.rel_path)
+            }
+            ids: list[SymbolId] = []
+            new_symbols: list[Symbol] = []
+            for symbol in change.symbols:
+                kept = old.pop((symbol.content_hash, symbol.qualified_name), None)
+                if kept is None:
+                    new_symbols.append(symbol)
+                ids.append(kept if kept is not None else SymbolId(-1))
+            plans.append((change, ids, new_symbols, list(old.values())))
+            to_embed.extend(new_symbols)
+        # 2. Embed the new symbols (slow part: no state lock held).
+        vectors = np.zeros((0, 0), dtype=np.float32)
+        misses = 0
+        if to_embed:
+            assert embedder is not None
+            counter = _MissCounter()
+            vectors = embed_symbols(
+                embedder, to_embed, cache=self._embedding_cache, on_progress=counter
+            )
+            misses = counter.misses
+        # 3. Apply under the state lock, commit vectors → text → catalog.
+        with self._state_lock:
+            assert self._vectors is not None or not to_embed
+            removed_ids: list[SymbolId] = []
+            for path in removed_paths:
+                removed_ids.extend(self._catalog.remove_file(path))
+            if removed_paths:
+                self._text.delete_paths(removed_paths)
+            add_ids: list[int] = []
+            documents: list[TextDocument] = []
+            for change, planned_ids, new_symbols, dropped in plans:
+                removed_ids.extend(dropped)
+                fresh = iter(self._catalog.allocate_ids(len(new_symbols)))
+                final_ids: list[SymbolId] = []
+                for planned in planned_ids:
+                    if planned == -1:
+                        # New symbols take fresh ids in the order their vectors were embedded.
+                        fresh_id = next(fresh)
+                        add_ids.append(int(fresh_id))
+                        final_ids.append(fresh_id)
+                    else:
+                        final_ids.append(planned)
+                records = [
+                    SymbolRecord.from_symbol(i, s)
+                    for i, s in zip(final_ids, change.symbols, strict=True)
+                ]
+                self._catalog.remove_file(change.source.rel_path)
+                self._catalog.put_file(
+                    FileRecord(
+                        change.source.rel_path,
+                        change.source.language,
+                        change.source.size,
+                        change.source.mtime_ns,
+                        change.file_hash,
+                    ),
+                    records,
+                )
+                for symbol_id, symbol in zip(final_ids, change.symbols, strict=True):
+                    documents.append(TextDocument(symbol_id, ClusterId(-1), symbol))
+            self._text.delete_paths([c.source.rel_path for c in changes])
+            if self._vectors is not None:
+                if removed_ids:
+                    self._vectors.remove_ids(np.asarray(removed_ids, dtype=np.int64))
+                if add_ids:
+                    self._vectors.add_with_ids(vectors, np.asarray(add_ids, dtype=np.int64))
+                documents = self._with_clusters(documents)
+                self._vectors.commit()
+            self._text.add(documents)
+            self._text.commit()
+            self._names.remove(int(i) for i in removed_ids)
+            self._names.remove(int(d.symbol_id) for d in documents)
+            self._names.add(
+                [int(d.symbol_id) for d in documents], [d.symbol.name for d in documents]
+            )
+            self._catalog.generation += 1
+            self._catalog.save(self._catalog_dir)
+            self._last_update = datetime.now(UTC)
+        return misses
+
+    def _with_clusters(self, documents: list[TextDocument]) -> list[TextDocument]:
+        """Attach each symbol's current IVF list id (the text index's FAST field)."""
+        assert self._vectors is not None
+        if not documents:
+            return documents
+        clusters = self._vectors.cluster_of(
+            np.asarray([int(d.symbol_id) for d in documents], dtype=np.int64)
+        )
+        return [
+            TextDocument(d.symbol_id, ClusterId(int(c)), d.symbol)
+            for d, c in zip(documents, clusters, strict=True)
+        ]
+
+    def _maybe_train(self) -> None:
+        """Train the IVF once there is enough data; retrain when lists drift."""
+        vectors = self._vectors
+        if vectors is None:
+            return
+        with self._state_lock:
+            if not vectors.is_trained and vectors.ntotal >= MIN_VECTORS_TO_TRAIN:
+                vectors.retrain()  # trains on a sample of the live vectors and builds the lists
+            elif vectors.is_trained and vectors.needs_retrain():
+                vectors.retrain()
+            else:
+                return
+            vectors.commit()
+            live = vectors.ids()
+            clusters = vectors.cluster_of(live)
+            self._text.reassign_clusters(
+                {SymbolId(int(i)): ClusterId(int(c)) for i, c in zip(live, clusters, strict=True)}
+            )
+            self._text.commit()
+
+    # -- search ----------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResponse:
+        """Answer a query in the given mode, filtered by kind, language and path globs.
+
+        Raises ``InvalidQueryError`` for an empty or unusable query.
+        """
+        started = time.perf_counter()
+        text = _validated_query(query.text)
+        limit = max(1, min(query.limit, MAX_LIMIT))
+        if query.mode not in SEARCH_MODES:
+            raise InvalidQueryError(
+                f"Unknown search mode {query.mode!r}.",
+                f"Use one of: {', '.join(SEARCH_MODES)}.",
+            )
+        # Over-fetch so filters and fusion still leave `limit` answers.
+        fetch = limit * (4 if (query.kinds or query.languages or query.paths) else 2)
+        semantic_ids: list[int] = []
+        text_ids: list[int] = []
+        if query.mode in ("semantic", "hybrid"):
+            query_vector = self.embedder.embed_query(text)
+            semantic_ids = self._semantic_ids(query_vector, fetch, query)
+        if query.mode in ("text", "hybrid"):
+            with self._state_lock:
+                hits = self._text.search(
+                    text,
+                    limit=fetch,
+                    kinds=list(query.kinds) or None,
+                    languages=list(query.languages) or None,
+                    paths=list(query.paths) or None,
+                )
+            text_ids = [int(h.symbol_id) for h in hits]
+        if query.mode == "semantic":
+            ranked = [(i, 1.0 / (1 + r)) for r, i in enumerate(semantic_ids)]
+        elif query.mode == "text":
+            ranked = [(i, 1.0 / (1 + r)) for r, i in enumerate(text_ids)]
+        else:
+            weights = DEFAULT_WEIGHTS[classify_query(text)]
+            ranked = reciprocal_rank_fusion(
+                [(semantic_ids, weights.semantic), (text_ids, weights.text)]
+            )
+        found_by = {i: ("semantic",) for i in semantic_ids}
+        for i in text_ids:
+            found_by[i] = (*found_by.get(i, ()), "text")
+        results = self._results(ranked[:limit], found_by)
+        return SearchResponse(
+            results=tuple(results),
+            partial=self._state != "ready",
+            generation=self._catalog.generation,
+            elapsed_ms=(time.perf_counter() - started) * 1000.0,
+        )
+
+    def _semantic_ids(self, query_vector: np.ndarray, fetch: int, query: SearchQuery) -> list[int]:
+        with self._state_lock:
+            vectors = self._vectors
+            if vectors is None or vectors.ntotal == 0:
+                return []
+            k = fetch
+            while True:
+                _, ids = vectors.search(query_vector[np.newaxis, :], min(k, vectors.ntotal))
+                kept = [int(i) for i in ids[0] if i >= 0 and self._passes(int(i), query)]
+                if len(kept) >= fetch or k >= vectors.ntotal:
+                    return kept[:fetch]
+                k *= 4
+
+    def _passes(self, symbol_id: int, query: SearchQuery) -> bool:
+        record = self._catalog.symbols.get(SymbolId(symbol_id))
+        if record is None:
+            return False
+        if query.kinds and record.kind not in query.kinds:
+            return False
+        if query.languages and record.language not in query.languages:
+            return False
+        return not query.paths or any(path_matches(record.path, g) for g in query.paths)
+
+    def _results(
+        self, ranked: Sequence[tuple[int, float]], found_by: Mapping[int, tuple[str, ...]]
+    ) -> list[SearchResult]:
+        results = []
+        with self._state_lock:
+            records = [(self._catalog.symbols.get(SymbolId(i)), score) for i, score in ranked]
+        for record, score in records:
+            if record is None:
+                continue
+            results.append(self._result(record, score, found_by.get(int(record.id), ())))
+        return results
+
+    def _result(
+        self, record: SymbolRecord, score: float, retrievers: tuple[str, ...]
+    ) -> SearchResult:
+        absolute = self.absolute_path(record.path)
+        return SearchResult(
+            symbol_id=record.id,
+            name=record.name,
+            kind=record.kind,
+            container=record.container,
+            path=str(absolute),
+            relative_path=record.path,
+            range=record.range,
+            selection_range=record.selection_range,
+            language=record.language,
+            signature=record.signature,
+            snippet=read_snippet(absolute, record.range),
+            score=float(score),
+            retrievers=retrievers,
+        )
+
+    def similar(
+        self, path: Path | str, line: int, character: int, *, limit: int = 20
+    ) -> SearchResponse:
+        """Code similar to the innermost symbol enclosing (line, character) of ``path``.
+
+        Raises ``InvalidQueryError`` when no indexed symbol encloses the position.
+        """
+        started = time.perf_counter()
+        relative = self.relative_path(path)
+        self.embedder  # noqa: B018 - loads the model and opens the vectors
+        with self._state_lock:
+            enclosing = [
+                r for r in self._catalog.symbols_of(relative) if _contains(r.range, line, character)
+            ]
+            if not enclosing:
+                raise InvalidQueryError(
+                    f"No indexed symbol encloses {relative}:{line + 1}:{character + 1}.",
+                    "Place the cursor inside a function, method or class and try again.",
+                )
+            target = min(enclosing, key=lambda r: _span(r.range))
+            assert self._vectors is not None
+            vector = self._vectors.reconstruct(VectorId(int(target.id)))
+        if vector is None:
+            raise InvalidQueryError(
+                f"{target.qualified_name} is not embedded yet.",
+                "Wait for indexing to finish (see `quiver/status`) and try again.",
+            )
+        query = SearchQuery(text=target.name, mode="semantic", limit=limit + 1)
+        ids = [i for i in self._semantic_ids(vector, limit + 1, query) if i != int(target.id)]
+        ranked = [(i, 1.0 / (1 + r)) for r, i in enumerate(ids[:limit])]
+        results = self._results(ranked, {i: ("semantic",) for i in ids})
+        return SearchResponse(
+            tuple(results),
+            partial=self._state != "ready",
+            generation=self._catalog.generation,
+            elapsed_ms=(time.perf_counter() - started) * 1000.0,
+        )
+
+    def workspace_symbols(self, query: str, *, limit: int = 100) -> list[SearchResult]:
+        """Fuzzy name matches; a query that reads like a sentence also gets semantic matches.
+
+        Semantic matches come first for a sentence (its words rarely spell a
+        name), fuzzy matches first otherwise; duplicates are dropped.
+        """
+        limit = max(1, min(limit, 1000))
+        with self._state_lock:
+            fuzzy = self._names.search(query.strip(), limit=limit)
+            fuzzy_ranked = [(m.key, m.score) for m in fuzzy]
+        semantic: list[tuple[int, float]] = []
+        if len(query.split()) >= 2 and classify_query(query) is QueryShape.SENTENCE:
+            try:
+                response = self.search(SearchQuery(text=query, mode="hybrid", limit=limit))
+            except InvalidQueryError:
+                response = None
+            if response is not None:
+                semantic = [(int(r.symbol_id), r.score) for r in response.results]
+        ordered = semantic + fuzzy_ranked
+        seen: set[int] = set()
+        unique = []
+        for key, score in ordered:
+            if key not in seen:
+                seen.add(key)
+                unique.append((key, score))
+        found_by = {key: ("semantic",) for key, _ in semantic}
+        return self._results(unique[:limit], found_by)
+
+    def document_symbols(self, path: Path | str) -> list[SymbolRecord]:
+        """The indexed symbols of one file, in source order."""
+        relative = self.relative_path(path)
+        with self._state_lock:
+            records = self._catalog.symbols_of(relative)
+        return sorted(records, key=lambda r: (r.range.start.line, r.range.start.character))
+
+    # -- status ----------------------------------------------------------
+
+    def status(self) -> EngineStatus:
+        with self._state_lock:
+            vectors = self._vectors
+            return EngineStatus(
+                state=self._state,
+                root=self.root,
+                cache_dir=self.cache_dir,
+                files=len(self._catalog.files),
+                symbols=len(self._catalog),
+                vectors=vectors.ntotal if vectors is not None else 0,
+                generation=self._catalog.generation,
+                model_id=self._catalog.model_id,
+                dim=vectors.dim if vectors is not None else 0,
+                disk_bytes=_disk_usage(self.cache_dir),
+                last_update=self._last_update,
+                message=(f"{len(self._catalog.files):,} files, {len(self._catalog):,} symbols"),
+            )
+
+
+class _MissCounter:
+    """Counts how many texts ``embed_symbols`` actually sent to the model."""
+
+    def __init__(self) -> None:
+        self.misses = 0
+        self._first = True
+
+    def __call__(self, done: int, total: int) -> None:
+        # The first report comes right after the cache look-up: what is not done is a miss.
+        if self._first:
+            self.misses = total - done
+            self._first = False
+
+
+def _validated_query(text: str) -> str:
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidQueryError("The query is empty.", "Type a few words or a symbol name.")
+    if len(stripped) > MAX_QUERY_CHARS:
+        # Over-long input (a pasted file) is cut, not rejected: its head carries the intent.
+        stripped = stripped[:MAX_QUERY_CHARS]
+    return stripped
+
+
+def _contains(span: Range, line: int, character: int) -> bool:
+    start, end = span.start, span.end
+    after_start = (line, character) >= (start.line, start.character)
+    before_end = (line, character) <= (end.line, end.character)
+    return after_start and before_end
+
+
+def _span(span: Range) -> tuple[int, int]:
+    return (span.end.line - span.start.line, span.end.character - span.start.character)
+
+
+_GLOB_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def path_matches(path: str, pattern: str) -> bool:
+    """Glob match on a workspace-relative POSIX path: ``*`` within a segment, ``**`` across.
+
+    A pattern without a slash matches the file name anywhere (``*.py``).
+    """
+    compiled = _GLOB_CACHE.get(pattern)
+    if compiled is None:
+        source = pattern if "/" in pattern else f"**/{pattern}"
+        parts = []
+        for piece in re.split(r"(\*\*/?|\*|\?)", source):
+            if piece in ("**/", "**"):
+                parts.append("(?:.*/)?" if piece == "**/" else ".*")
+            elif piece == "*":
+                parts.append("[^/]*")
+            elif piece == "?":
+                parts.append("[^/]")
+            else:
+                parts.append(re.escape(piece))
+        compiled = re.compile("".join(parts) + r"\Z")
+        _GLOB_CACHE[pattern] = compiled
+    return compiled.match(path) is not None or fnmatch.fnmatchcase(path, pattern)
+
+
+def read_snippet(path: Path, span: Range, *, max_lines: int = 4, max_chars: int = 320) -> str:
+    """The first lines of a symbol's body as it is on disk now (empty if unreadable)."""
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            lines: list[str] = []
+            for number, line in enumerate(handle):
+                if number > span.end.line or len(lines) >= max_lines + 1:
+                    break
+                if number >= span.start.line:
+                    lines.append(line.rstrip("\n"))
+    except OSError:
+        return ""
+    body = lines[1:] if len(lines) > 1 else lines
+    indent = min((len(x) - len(x.lstrip()) for x in body if x.strip()), default=0)
+    return "\n".join(x[indent:] for x in body[:max_lines])[:max_chars]
+
+
+def _disk_usage(directory: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(directory):
+        for name in filenames:
+            try:
+                total += (Path(dirpath) / name).stat().st_size
+            except OSError:
+                continue
+    return total

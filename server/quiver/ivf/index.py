@@ -1,0 +1,1106 @@
+"""The IVFFlat vector index: inverted lists in memory-mapped files, exact inner products.
+
+Lifecycle
+    ``create`` publishes an empty, untrained index; ``train`` learns ``nlist`` centroids;
+    ``add_with_ids`` assigns each vector to its nearest centroid and keeps it in the
+    in-memory delta (searched exhaustively) until ``compact`` folds the delta into the
+    lists; ``remove_ids`` marks tombstones; ``commit`` publishes. Vectors added before
+    training sit in the delta too (cluster -1) and are searched exhaustively.
+
+On disk (one directory per index, see ``quiver.store``)
+    ``centroids-*.qva``, the lists (``vectors``, ``ids``, ``offsets``, ``sorted_ids``,
+    ``sorted_positions``, all ``*.qva``), and ``changes-*.qlog``, the append-only
+    change log of adds and removals since the lists were written. ``manifest.json``
+    names them with sizes and CRC-32s and is replaced atomically by ``commit``.
+    Data files are never modified once published; the change log only grows, and
+    readers read it up to the length the manifest committed.
+
+Cluster ids change only when the centroids change: ``train`` and ``retrain``.
+After either, ``cluster_of(index.ids())`` gives every vector's new list, and
+``clustering_epoch`` has increased (it is persisted, so a text index that stored
+cluster ids can tell they are stale). ``compact`` never changes a cluster id.
+
+Threads: searches may run concurrently with each other and with one writer thread;
+each search works on an immutable snapshot (a writer replaces state, never mutates
+what a snapshot references). Mutations must come from one thread at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from quiver.embed.protocol import FloatMatrix, FloatVector
+from quiver.errors import DimensionMismatchError, IndexCorruptError, InvalidQueryError
+from quiver.ids import VectorId
+from quiver.ivf import kernels
+from quiver.ivf.errors import IndexReadOnlyError, InvalidVectorError, TrainingError
+from quiver.ivf.jit import PARALLEL_LOCK
+from quiver.ivf.kmeans import assign_to_centroids, default_nlist, default_sample_size, train_kmeans
+from quiver.ivf.storage import (
+    LOG_SUFFIX,
+    MAX_RECORD_ROWS,
+    OP_ADD,
+    ROLE_CENTROIDS,
+    ROLE_CHANGES,
+    BoolArray,
+    ChangeRecord,
+    DeltaSegment,
+    Int32Array,
+    Int64Array,
+    InvertedLists,
+    RowSource,
+    decode_record,
+    encode_add,
+    encode_remove,
+    map_lists,
+    read_only,
+    write_lists,
+)
+from quiver.store import (
+    ChangeLogWriter,
+    FileEntry,
+    Manifest,
+    WriterLock,
+    check_identity,
+    collect_garbage,
+    data_file_name,
+    files_to_keep,
+    manifest_stamp,
+    read_change_log,
+    read_manifest,
+    verify_file,
+    write_manifest,
+)
+from quiver.store.atomic import crc32_hex
+from quiver.store.manifest import ManifestMissingError, ManifestStamp
+
+INDEX_KIND = "quiver-ivf-flat"
+#: Bump when the meaning of any file changes; an index of another version is rebuilt.
+FORMAT_VERSION = 1
+METRIC = "ip"
+
+#: The delta is folded into the lists once it holds this many rows at least ...
+MIN_DELTA_ROWS_FOR_COMPACTION = 2048
+#: ... and more than this many times the rows one query scans in the lists.
+DELTA_TO_SCAN_RATIO = 2.0
+#: Tombstones in the lists that trigger a compaction: this fraction of the rows (and 1,024).
+DEAD_FRACTION_FOR_COMPACTION = 0.125
+#: ``needs_retrain`` fires when list imbalance doubles compared with right after training ...
+IMBALANCE_GROWTH_FOR_RETRAIN = 2.0
+#: ... or when the ideal ``nlist`` for the current size is this many times smaller or larger.
+NLIST_DRIFT_FOR_RETRAIN = 2.0
+
+T = TypeVar("T")
+_SERIAL = re.compile(r"-(\d{12})\.")
+
+
+def default_nprobe(nlist: int) -> int:
+    """Lists probed per query by default: about √nlist / 4, at least 8 (all lists if fewer).
+
+    Chosen by measurement (benchmarks/README.md, "IVF index"): recall@10 ≥ 0.95 on
+    clustered synthetic data at 100k (nlist 1,265) and 1M (nlist 4,000) vectors.
+    """
+    if nlist <= 0:
+        return 1
+    return int(min(nlist, max(8, round(math.sqrt(nlist) / 4))))
+
+
+def imbalance_factor(sizes: npt.NDArray[np.integer[Any]]) -> float:
+    """faiss's imbalance factor ``nlist · Σ size² / N²``: 1.0 for equal lists, more if skewed."""
+    total = float(sizes.sum())
+    if total == 0 or sizes.size == 0:
+        return 1.0
+    return float(sizes.size * np.square(sizes.astype(np.float64)).sum() / (total * total))
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    """Everything one search reads, frozen: later changes build a new snapshot."""
+
+    lists: InvertedLists
+    dead: BoolArray
+    delta_vectors: FloatMatrix
+    delta_ids: Int64Array
+    delta_dead: BoolArray
+
+
+class _State:
+    """The index content (lists + tombstones + delta) and how to change it.
+
+    Both the writer's own changes and a reader's replay of the change log go through
+    ``apply``, so a reader reconstructs exactly the writer's state.
+    """
+
+    def __init__(self, lists: InvertedLists, dim: int) -> None:
+        self.lists = lists
+        self.dim = dim
+        self.dead = read_only(np.zeros(lists.rows, dtype=bool))
+        self.dead_count = 0
+        self.delta = DeltaSegment(dim)
+        self.snapshot = self._make_snapshot()
+
+    def _make_snapshot(self) -> _Snapshot:
+        return _Snapshot(
+            lists=self.lists,
+            dead=self.dead,
+            delta_vectors=self.delta.vectors,
+            delta_ids=self.delta.ids,
+            delta_dead=self.delta.dead,
+        )
+
+    @property
+    def ntotal(self) -> int:
+        return self.lists.rows - self.dead_count + self.delta.live
+
+    def _kill_in_lists(self, ids: Int64Array) -> int:
+        found, positions = self.lists.lookup(ids)
+        positions = positions[found]
+        positions = positions[~self.dead[positions]]
+        if positions.size == 0:
+            return 0
+        dead = self.dead.copy()
+        dead[positions] = True
+        self.dead = read_only(dead)
+        self.dead_count += int(positions.size)
+        return int(positions.size)
+
+    def add(self, ids: Int64Array, clusters: Int32Array, vectors: FloatMatrix) -> None:
+        """Add rows (a later duplicate id in the batch wins; an existing id is replaced)."""
+        reversed_first = np.unique(ids[::-1], return_index=True)[1]
+        keep = np.zeros(ids.shape[0], dtype=bool)
+        keep[ids.shape[0] - 1 - reversed_first] = True
+        unique_ids = ids[keep]
+        self._kill_in_lists(unique_ids)
+        self.delta.kill(unique_ids)
+        self.delta.append(ids, clusters, vectors, ~keep)
+        self.snapshot = self._make_snapshot()
+
+    def remove(self, ids: Int64Array) -> int:
+        """Tombstone every live id of ``ids``; returns how many were live."""
+        unique_ids = np.unique(ids)
+        removed = self._kill_in_lists(unique_ids) + int(self.delta.kill(unique_ids).size)
+        self.snapshot = self._make_snapshot()
+        return removed
+
+    def apply(self, record: ChangeRecord) -> None:
+        """Replay one change-log record."""
+        if record.op == OP_ADD:
+            assert record.clusters is not None and record.vectors is not None
+            self.add(record.ids, record.clusters, record.vectors)
+        else:
+            self.remove(record.ids)
+
+    def live_list_rows(self) -> Int64Array:
+        return np.flatnonzero(~self.dead).astype(np.int64)
+
+    def list_sizes(self) -> npt.NDArray[np.int64]:
+        """Live vectors per list, delta included."""
+        nlist = self.lists.nlist
+        sizes = np.diff(self.lists.offsets).astype(np.int64)
+        if self.dead_count:
+            dead_rows = np.flatnonzero(self.dead)
+            sizes -= np.bincount(self.lists.clusters_of_rows(dead_rows), minlength=nlist)
+        slots = self.delta.live_slots()
+        clusters = self.delta.clusters[slots]
+        clusters = clusters[clusters >= 0]
+        if clusters.size:
+            sizes += np.bincount(clusters, minlength=nlist)
+        return sizes
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """What the manifest's ``params`` hold for this kind of index."""
+
+    nlist: int | None
+    nprobe: int | None
+    seed: int
+    clustering_epoch: int
+    trained_on: int
+    trained_imbalance: float
+    next_serial: int
+
+    def to_params(self) -> dict[str, Any]:
+        return {
+            "nlist": self.nlist,
+            "nprobe": self.nprobe,
+            "seed": self.seed,
+            "clustering_epoch": self.clustering_epoch,
+            "trained_on": self.trained_on,
+            "trained_imbalance": self.trained_imbalance,
+            "next_serial": self.next_serial,
+        }
+
+    @classmethod
+    def from_manifest(cls, manifest: Manifest, directory: Path) -> _Settings:
+        params = manifest.params
+
+        def number(key: str, *, optional: bool = False) -> int | None:
+            value = params[key]
+            if value is None and optional:
+                return None
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(key)
+            return value
+
+        try:
+            imbalance = params["trained_imbalance"]
+            if not isinstance(imbalance, int | float) or isinstance(imbalance, bool):
+                raise TypeError("trained_imbalance")
+            settings = cls(
+                nlist=number("nlist", optional=True),
+                nprobe=number("nprobe", optional=True),
+                seed=number("seed") or 0,
+                clustering_epoch=number("clustering_epoch") or 0,
+                trained_on=number("trained_on") or 0,
+                trained_imbalance=float(imbalance),
+                next_serial=number("next_serial") or 0,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise IndexCorruptError(
+                f"The index manifest in {directory} lacks a valid {error} setting.",
+                "Delete the index directory and re-index with `quiver index --rebuild`.",
+            ) from None
+        return settings
+
+
+def _load_state(directory: Path, manifest: Manifest) -> tuple[_State, FileEntry, int]:
+    """Map the lists and replay the change log of ``manifest``; returns state, log entry, CRC."""
+    lists = map_lists(
+        directory, {r: e for r, e in manifest.files.items() if r != ROLE_CHANGES}, manifest.dim
+    )
+    state = _State(lists, manifest.dim)
+    log_entry = manifest.files.get(ROLE_CHANGES)
+    if log_entry is None:
+        raise IndexCorruptError(
+            f"The index manifest in {directory} names no change log.",
+            "Delete the index directory and re-index with `quiver index --rebuild`.",
+        )
+    crc = _replay(directory, state, log_entry, start=0, prefix_crc=0)
+    return state, log_entry, crc
+
+
+def _replay(
+    directory: Path, state: _State, entry: FileEntry, *, start: int, prefix_crc: int
+) -> int:
+    """Apply the log records between ``start`` and ``entry.size``; returns the CRC of the prefix.
+
+    Every record is decoded and checked before the first one is applied, so a damaged
+    log leaves ``state`` untouched. Raises ``IndexCorruptError``.
+    """
+    path = directory / entry.name
+    scan, crc = read_change_log(path, start=start, length=entry.size, prefix_crc=prefix_crc)
+    if crc32_hex(crc) != entry.checksum:
+        raise IndexCorruptError(
+            f"The change log {path} fails its checksum.",
+            "Delete the index directory and re-index with `quiver index --rebuild`.",
+        )
+    records = [decode_record(payload, state.dim, path) for payload in scan.payloads]
+    nlist = state.lists.nlist
+    for record in records:
+        clusters = record.clusters
+        if clusters is None or clusters.size == 0:
+            continue
+        valid = (
+            bool(np.all(clusters == -1))
+            if nlist == 0
+            else (int(clusters.min()) >= 0 and int(clusters.max()) < nlist)
+        )
+        if not valid:
+            raise IndexCorruptError(
+                f"The change log {path} assigns vectors to lists that do not exist.",
+                "Delete the index directory and re-index with `quiver index --rebuild`.",
+            )
+    for record in records:
+        state.apply(record)
+    return crc
+
+
+def _existing_serial(directory: Path) -> int:
+    """The largest file serial present in ``directory`` (0 if none)."""
+    serials = [
+        int(match.group(1)) for path in directory.iterdir() if (match := _SERIAL.search(path.name))
+    ]
+    return max(serials, default=0)
+
+
+class IVFIndex:
+    """An inverted-file index of unit vectors under inner product, stored in one directory.
+
+    Open it with ``create`` (new or rebuilt index, writable) or ``open`` (the latest
+    published generation; read-only unless ``writable=True``). A writable index holds
+    the directory's writer lock until ``close``. Every public method documents its cost.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        manifest: Manifest,
+        *,
+        lock: WriterLock | None,
+        stamp: ManifestStamp | None,
+    ) -> None:
+        self.directory = directory
+        self.dim = manifest.dim
+        self.model_id = manifest.model_id
+        self._lock = lock
+        self._manifest = manifest
+        self._stamp = stamp
+        self._settings = _Settings.from_manifest(manifest, directory)
+        self._state, self._log_entry, self._log_crc = _load_state(directory, manifest)
+        self._nprobe_override: int | None = None
+        self._log: ChangeLogWriter | None = None
+        self._pending: list[tuple[int, int] | bytes] = []
+        self._lists_changed = False
+        self._dirty = False
+        self._closed = False
+        if lock is not None:
+            self._log = ChangeLogWriter.reopen(directory / self._log_entry.name, self._log_entry)
+
+    # Opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        directory: Path,
+        *,
+        dim: int,
+        model_id: str,
+        nlist: int | None = None,
+        nprobe: int | None = None,
+        seed: int = 0,
+    ) -> IVFIndex:
+        """Publish a new, empty, untrained index in ``directory`` and return it writable.
+
+        If the directory already holds an index (of any version), the new empty index
+        replaces it as the next generation: readers of the old one follow on their next
+        ``refresh``, and the old files are garbage-collected. ``nlist``/``nprobe`` fix
+        those settings (default: chosen from the number of vectors at training time).
+        Raises ``WriterLockedError`` if another process is writing this directory.
+        Cost: a few small file writes and fsyncs.
+        """
+        if dim < 1:
+            raise InvalidVectorError(
+                f"An index needs a positive dimension, got {dim}.", "Pass the model's dim."
+            )
+        if nlist is not None and nlist < 1:
+            raise InvalidVectorError(
+                f"nlist must be at least 1, got {nlist}.", "Leave nlist unset to choose it."
+            )
+        if nprobe is not None and nprobe < 1:
+            raise InvalidVectorError(
+                f"nprobe must be at least 1, got {nprobe}.", "Leave nprobe unset."
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+        lock = WriterLock(directory)
+        lock.acquire()
+        try:
+            try:
+                generation = read_manifest(directory).generation
+            except (ManifestMissingError, IndexCorruptError, DimensionMismatchError):
+                generation = 0
+            except Exception:  # another format or kind: replaced all the same
+                generation = 0
+            serial = _existing_serial(directory) + 1
+            log = ChangeLogWriter.create(
+                directory / data_file_name(ROLE_CHANGES, serial, LOG_SUFFIX)
+            )
+            entry = log.sync()
+            log.close()
+            settings = _Settings(
+                nlist=nlist,
+                nprobe=nprobe,
+                seed=seed,
+                clustering_epoch=0,
+                trained_on=0,
+                trained_imbalance=1.0,
+                next_serial=serial + 1,
+            )
+            manifest = Manifest(
+                kind=INDEX_KIND,
+                format_version=FORMAT_VERSION,
+                generation=generation + 1,
+                dim=dim,
+                metric=METRIC,
+                model_id=model_id,
+                counts={"ntotal": 0, "list_rows": 0, "delta_rows": 0},
+                files={ROLE_CHANGES: entry},
+                params=settings.to_params(),
+            )
+            write_manifest(directory, manifest)
+            collect_garbage(directory, files_to_keep(manifest))
+            return cls(directory, manifest, lock=lock, stamp=manifest_stamp(directory))
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def open(
+        cls,
+        directory: Path,
+        *,
+        dim: int | None = None,
+        model_id: str | None = None,
+        writable: bool = False,
+    ) -> IVFIndex:
+        """Open the latest published generation of the index in ``directory``.
+
+        Checks the manifest (format version, kind, checksum), the dimension and model id
+        when given, every file's size and header, and the full CRC of small files (the
+        centroids, offsets, ids up to 8 MiB; see ``verify`` for the rest); replays the
+        change log. Raises ``ManifestMissingError`` (no index), ``IndexFormatError``,
+        ``DimensionMismatchError``, ``ModelMismatchError``, ``IndexCorruptError``, and
+        with ``writable=True`` ``WriterLockedError``. A writer also deletes files no
+        generation needs and cuts off change-log bytes a crashed writer never published.
+        Cost: memory maps, no bulk read: ~milliseconds even for 1M vectors.
+        """
+        lock: WriterLock | None = None
+        if writable:
+            lock = WriterLock(directory)
+            lock.acquire()
+        try:
+            for attempt in range(3):
+                stamp = manifest_stamp(directory)
+                manifest = read_manifest(directory, kind=INDEX_KIND, format_version=FORMAT_VERSION)
+                check_identity(manifest, dim=dim, model_id=model_id)
+                if lock is not None:
+                    collect_garbage(directory, files_to_keep(manifest))
+                try:
+                    return cls(directory, manifest, lock=lock, stamp=stamp)
+                except FileNotFoundError as error:
+                    # A writer published a newer generation and removed this one's files
+                    # between our reading the manifest and mapping them: read it again.
+                    if manifest_stamp(directory) == stamp or attempt == 2:
+                        raise IndexCorruptError(
+                            f"A file of the vector index in {directory} is missing: "
+                            f"{error.filename}.",
+                            "Delete the index directory and re-index with "
+                            "`quiver index --rebuild`.",
+                        ) from error
+            raise AssertionError("unreachable")
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+
+    # Properties ------------------------------------------------------------------------
+
+    @property
+    def writable(self) -> bool:
+        """True if this handle holds the writer lock."""
+        return self._lock is not None
+
+    @property
+    def is_trained(self) -> bool:
+        """True once centroids exist (``train`` or ``retrain`` ran)."""
+        return self._state.lists.nlist > 0
+
+    @property
+    def nlist(self) -> int:
+        """Number of lists: the trained count, else the configured one, else 0."""
+        return self._state.lists.nlist or (self._settings.nlist or 0)
+
+    @property
+    def nprobe(self) -> int:
+        """Lists scanned per query unless ``search`` says otherwise (``default_nprobe(nlist)``)."""
+        if self._nprobe_override is not None:
+            return self._nprobe_override
+        if self._settings.nprobe is not None:
+            return self._settings.nprobe
+        return default_nprobe(self._state.lists.nlist)
+
+    @nprobe.setter
+    def nprobe(self, value: int) -> None:
+        """Set nprobe for this handle; a writer also persists it at the next ``commit``."""
+        checked = self._check_nprobe(value)
+        if self.writable:
+            self._settings = replace(self._settings, nprobe=checked)
+            self._dirty = True
+        else:
+            self._nprobe_override = checked
+
+    @property
+    def ntotal(self) -> int:
+        """Live vectors (lists + delta - tombstones)."""
+        return self._state.ntotal
+
+    @property
+    def generation(self) -> int:
+        """The published generation this handle reflects (a writer: its last commit)."""
+        return self._manifest.generation
+
+    @property
+    def clustering_epoch(self) -> int:
+        """Increases whenever cluster ids change (``train``, ``retrain``); persisted."""
+        return self._settings.clustering_epoch
+
+    @property
+    def delta_size(self) -> int:
+        """Live vectors waiting in the delta (searched exhaustively)."""
+        return self._state.delta.live
+
+    # Searching -------------------------------------------------------------------------
+
+    def search(
+        self, queries: FloatMatrix | FloatVector, k: int, *, nprobe: int | None = None
+    ) -> tuple[FloatMatrix, Int64Array]:
+        """The ``k`` best vectors per query by inner product, faiss-style.
+
+        Returns scores (nq, k) float32, descending, and ids (nq, k) int64; rows with fewer
+        than ``k`` results are padded with -inf / -1. Equal scores rank by smaller id. A
+        1-D query is one row. Raises ``InvalidQueryError`` for NaN/inf or all-zero query
+        rows or k < 1, ``DimensionMismatchError`` for the wrong width. Cost: one
+        query × centroids product, then ``nprobe`` lists plus the delta scanned in numba
+        (single query: on the calling thread; batches: parallel over queries).
+        """
+        matrix = self._check_queries(queries)
+        if k < 1:
+            raise InvalidQueryError(
+                f"k must be at least 1, got {k}.", "Ask for one or more results."
+            )
+        probe_count = self.nprobe if nprobe is None else self._check_nprobe(nprobe)
+        snapshot = self._state.snapshot
+        probes = _probe_lists(snapshot.lists.centroids, matrix, probe_count)
+        args = (
+            snapshot.lists.offsets,
+            snapshot.lists.vectors,
+            snapshot.lists.ids,
+            snapshot.dead,
+            snapshot.delta_vectors,
+            snapshot.delta_ids,
+            snapshot.delta_dead,
+        )
+        if matrix.shape[0] == 1:
+            scores, ids = kernels.search_one(matrix[0], probes[0], *args, int(k))
+            return scores.reshape(1, -1), ids.reshape(1, -1)
+        with PARALLEL_LOCK:
+            scores, ids = kernels.search_many(matrix, probes, *args, int(k))
+        return scores, ids
+
+    def probe(self, query: FloatVector, nprobe: int | None = None) -> Int32Array:
+        """The lists a search for ``query`` scans, best centroid first (empty if untrained).
+
+        Lets the text index restrict a query to the same clusters (its ``cluster_id``
+        FAST field). Cost: one query × centroids product and a partial sort.
+        """
+        matrix = self._check_queries(query)
+        if matrix.shape[0] != 1:
+            raise InvalidQueryError("probe() takes one query vector.", "Call probe() per query.")
+        count = self.nprobe if nprobe is None else self._check_nprobe(nprobe)
+        centroids = self._state.snapshot.lists.centroids
+        if centroids.shape[0] == 0:
+            return np.empty(0, dtype=np.int32)
+        scores = centroids @ matrix[0]
+        top = _top_indices(scores, min(count, centroids.shape[0]))
+        order = np.lexsort((top, -scores[top]))
+        return top[order].astype(np.int32)
+
+    def assign(self, vectors: FloatMatrix) -> Int32Array:
+        """Nearest centroid (highest inner product, lowest id on ties) of each vector.
+
+        -1 for every vector while the index is untrained. Cost: one BLAS product per
+        4,096 rows against the centroids.
+        """
+        matrix = self._check_vectors(vectors)
+        centroids = self._state.lists.centroids
+        if centroids.shape[0] == 0:
+            return np.full(matrix.shape[0], -1, dtype=np.int32)
+        labels, _scores = assign_to_centroids(matrix, centroids)
+        return labels
+
+    def reconstruct(self, id: VectorId) -> FloatVector | None:
+        """The stored vector of live ``id`` (a read-only view, no copy), or ``None``.
+
+        Cost: a dict lookup (delta) or a binary search in the mapped sorted ids.
+        """
+        ident = int(id)
+        state = self._state
+        slot = state.delta.slot_of.get(ident)
+        if slot is not None:
+            delta_vector: FloatVector = state.delta.vectors[slot]
+            return delta_vector
+        position = state.lists.position_of(ident)
+        if position is None or state.dead[position]:
+            return None
+        vector: FloatVector = state.lists.vectors[position]
+        return vector
+
+    def contains(self, id: VectorId) -> bool:
+        """True if ``id`` is live in the index."""
+        ident = int(id)
+        state = self._state
+        if ident in state.delta.slot_of:
+            return True
+        position = state.lists.position_of(ident)
+        return position is not None and not bool(state.dead[position])
+
+    def cluster_of(self, ids: npt.ArrayLike) -> Int32Array:
+        """The current list of each id (-1 if absent, or if added while untrained).
+
+        Cost: a binary search per id in the lists plus one in the delta's live ids.
+        """
+        wanted = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+        state = self._state
+        result = np.full(wanted.shape, -1, dtype=np.int32)
+        found, positions = state.lists.lookup(wanted)
+        live = found.copy()
+        live[found] = ~state.dead[positions[found]]
+        result[live] = state.lists.clusters_of_rows(positions[live])
+        slots = state.delta.live_slots()
+        if slots.size:
+            delta_ids = state.delta.ids[slots]
+            order = np.argsort(delta_ids)
+            sorted_ids = delta_ids[order]
+            where = np.minimum(np.searchsorted(sorted_ids, wanted), sorted_ids.size - 1)
+            in_delta = sorted_ids[where] == wanted
+            result[in_delta] = state.delta.clusters[slots[order[where[in_delta]]]]
+        return result
+
+    def ids(self) -> Int64Array:
+        """Every live id, ascending. Cost: O(N) (a pass over the mapped sorted ids)."""
+        state = self._state
+        lists = state.lists
+        list_ids = (
+            lists.sorted_ids[~state.dead[lists.sorted_positions]]
+            if lists.rows
+            else lists.sorted_ids
+        )
+        delta_ids = state.delta.ids[state.delta.live_slots()]
+        return np.sort(np.concatenate([list_ids, delta_ids]), kind="stable")
+
+    # Changing --------------------------------------------------------------------------
+
+    def train(self, vectors: FloatMatrix) -> None:
+        """Learn the centroids from ``vectors`` (k-means; ``nlist`` as configured or 4·√n).
+
+        Vectors already in the index are re-assigned to the new centroids and written
+        into new lists (unpublished until ``commit``); their cluster ids change, see
+        ``cluster_of`` and ``clustering_epoch``. Raises ``TrainingError`` if there are
+        fewer vectors than lists. Cost: k-means on a sample, plus a rebuild of the lists.
+        """
+        self._require_writable()
+        matrix = self._check_vectors(vectors)
+        nlist = self._settings.nlist or default_nlist(matrix.shape[0])
+        centroids = train_kmeans(matrix, nlist, seed=self._settings.seed + self.clustering_epoch)
+        self._rebuild(centroids, trained_on=matrix.shape[0])
+
+    def add_with_ids(self, vectors: FloatMatrix, ids: npt.NDArray[np.int64]) -> Int32Array:
+        """Add vectors under caller-chosen ids; returns the list (ClusterId) each one went to.
+
+        Re-adding a live id replaces its vector (a later duplicate in the same batch
+        wins). Vectors go to the in-memory delta, visible to searches at once and
+        persisted by ``commit``. Untrained index: cluster -1, searched exhaustively.
+        Raises ``InvalidVectorError`` for NaN/inf values or negative ids and
+        ``DimensionMismatchError`` for the wrong width. Cost: assignment against the
+        centroids plus a copy of the vectors; O(batch) dict updates.
+        """
+        self._require_writable()
+        matrix = self._check_vectors(vectors)
+        wanted = self._check_ids(ids, matrix.shape[0])
+        if matrix.shape[0] == 0:
+            return np.empty(0, dtype=np.int32)
+        clusters = self.assign(matrix)
+        start = self._state.delta.size
+        self._state.add(wanted, clusters, matrix)
+        self._pending.append((start, matrix.shape[0]))
+        self._dirty = True
+        return clusters
+
+    def remove_ids(self, ids: npt.ArrayLike) -> int:
+        """Remove the given ids (tombstones); returns how many of them were live.
+
+        Cost: a binary search per id plus a copy of the tombstone mask (1 byte/vector).
+        """
+        self._require_writable()
+        wanted = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+        removed = self._state.remove(wanted)
+        if removed:
+            self._pending.append(encode_remove(np.unique(wanted)))
+            self._dirty = True
+        return removed
+
+    def needs_compaction(self) -> bool:
+        """True when the delta or the tombstones cost searches more than a rewrite would save.
+
+        Trained index only: delta rows ≥ max(2,048, 2 × the rows ``nprobe`` lists hold
+        on average), or tombstones ≥ max(1,024, 1/8 of the list rows).
+        """
+        state = self._state
+        lists = state.lists
+        if lists.nlist == 0:
+            return False
+        scanned = self.nprobe * lists.rows / lists.nlist
+        delta_limit = max(MIN_DELTA_ROWS_FOR_COMPACTION, DELTA_TO_SCAN_RATIO * scanned)
+        dead_limit = max(1024, DEAD_FRACTION_FOR_COMPACTION * lists.rows)
+        return state.delta.size >= delta_limit or state.dead_count >= dead_limit
+
+    def compact(self) -> None:
+        """Fold the delta into the lists and drop tombstoned rows; cluster ids do not change.
+
+        No-op while untrained or when there is nothing to fold. Writes new list files
+        (unpublished until ``commit``). Cost: one sequential rewrite of every live vector.
+        """
+        self._require_writable()
+        state = self._state
+        if state.lists.nlist == 0 or (state.delta.size == 0 and state.dead_count == 0):
+            return
+        rows = state.live_list_rows()
+        slots = state.delta.live_slots()
+        source = RowSource(
+            list_rows=rows,
+            list_labels=state.lists.clusters_of_rows(rows),
+            delta_slots=slots,
+            delta_labels=state.delta.clusters[slots],
+        )
+        lists = write_lists(
+            directory=self.directory,
+            serial=self._take_serial(),
+            centroids=state.lists.files[ROLE_CENTROIDS],
+            old=state.lists,
+            delta=state.delta,
+            source=source,
+        )
+        self._replace_lists(lists)
+
+    def needs_retrain(self) -> bool:
+        """True when the clustering no longer fits the data; the caller then runs ``retrain``.
+
+        Untrained: once the live count warrants more than one list (≥ 1,024 vectors).
+        Trained: when the list imbalance factor has doubled since training (vectors
+        added to a few lists), or, if ``nlist`` was not configured, when the ideal
+        ``default_nlist`` for the live count is 2× larger or smaller than ``nlist``.
+        Cost: O(nlist + tombstones + delta).
+        """
+        state = self._state
+        live = state.ntotal
+        nlist = state.lists.nlist
+        if nlist == 0:
+            return (self._settings.nlist or default_nlist(live)) > 1 and live >= max(
+                1024, self._settings.nlist or 0
+            )
+        if self._settings.nlist is None and live > 0:
+            ideal = default_nlist(live)
+            if ideal >= NLIST_DRIFT_FOR_RETRAIN * nlist or ideal * NLIST_DRIFT_FOR_RETRAIN <= nlist:
+                return True
+        imbalance = imbalance_factor(state.list_sizes())
+        return imbalance > IMBALANCE_GROWTH_FOR_RETRAIN * max(1.0, self._settings.trained_imbalance)
+
+    def retrain(self) -> None:
+        """Re-learn the centroids from the live vectors and rebuild the lists around them.
+
+        ``nlist`` becomes the configured value or ``default_nlist(ntotal)``. Every cluster id
+        may change: afterwards ``cluster_of(ids())`` gives the new lists and
+        ``clustering_epoch`` is one higher. No-op on an empty index. Raises
+        ``TrainingError`` if a configured ``nlist`` exceeds the live count.
+        Cost: k-means on a sample, an assignment pass over every vector, a rewrite of the lists.
+        """
+        self._require_writable()
+        state = self._state
+        live = state.ntotal
+        if live == 0:
+            return
+        nlist = self._settings.nlist or default_nlist(live)
+        if nlist > live:
+            raise TrainingError(
+                f"Cannot train {nlist} lists from {live} vectors.",
+                "Add more vectors first, or configure a smaller nlist.",
+            )
+        rng = np.random.default_rng(self._settings.seed + self.clustering_epoch)
+        rows = state.live_list_rows()
+        slots = state.delta.live_slots()
+        take = min(live, default_sample_size(nlist))
+        picked = np.sort(rng.choice(live, size=take, replace=False))
+        from_lists = picked[picked < rows.size]
+        from_delta = picked[picked >= rows.size] - rows.size
+        sample = np.concatenate(
+            [state.lists.vectors[rows[from_lists]], state.delta.vectors[slots[from_delta]]]
+        )
+        centroids = train_kmeans(sample, nlist, seed=self._settings.seed + self.clustering_epoch)
+        self._rebuild(centroids, trained_on=live)
+
+    def commit(self, *, compact_if_needed: bool = True) -> int:
+        """Publish every change since the last commit; returns the new generation.
+
+        Compacts first when ``needs_compaction()`` (unless told not to). Appends the
+        pending adds and removals to the change log (or starts a new log after the lists
+        were rewritten), fsyncs it, then publishes a new manifest by atomic rename and
+        deletes files that neither this generation nor the previous one uses. A crash at
+        any point leaves the previous generation intact. Returns the current generation
+        unchanged when nothing changed. Cost: the log append and three fsyncs.
+        """
+        self._require_writable()
+        if compact_if_needed and self.needs_compaction():
+            self.compact()
+        if not self._dirty:
+            return self.generation
+        state = self._state
+        if self._log is None or self._lists_changed:
+            if self._log is not None:
+                self._log.close()
+            name = data_file_name(ROLE_CHANGES, self._take_serial(), LOG_SUFFIX)
+            self._log = ChangeLogWriter.create(self.directory / name)
+        for item in self._pending:
+            if isinstance(item, bytes):
+                self._log.append(item)
+                continue
+            start, count = item
+            for first in range(start, start + count, MAX_RECORD_ROWS):
+                last = min(first + MAX_RECORD_ROWS, start + count)
+                self._log.append(
+                    encode_add(
+                        state.delta.ids[first:last],
+                        state.delta.clusters[first:last],
+                        state.delta.vectors[first:last],
+                    )
+                )
+        log_entry = self._log.sync()
+        files = {role: entry for role, entry in state.lists.files.items()}
+        files[ROLE_CHANGES] = log_entry
+        names = {entry.name for entry in files.values()}
+        manifest = self._manifest.successor(
+            files=files,
+            counts={
+                "ntotal": state.ntotal,
+                "list_rows": state.lists.rows,
+                "delta_rows": state.delta.size,
+            },
+            params=self._settings.to_params(),
+            retain=tuple(sorted(self._manifest.file_names() - names)),
+        )
+        write_manifest(self.directory, manifest)
+        collect_garbage(self.directory, files_to_keep(manifest))
+        self._manifest = manifest
+        self._stamp = manifest_stamp(self.directory)
+        self._log_entry = log_entry
+        self._pending = []
+        self._lists_changed = False
+        self._dirty = False
+        return manifest.generation
+
+    def refresh(self) -> bool:
+        """Follow the writer: switch to a newer published generation if there is one.
+
+        Cost when nothing changed: one ``stat`` of the manifest. When only the change log
+        grew, only the new records are read; otherwise the new lists are mapped. Searches
+        running meanwhile finish on the old snapshot. Returns True if this handle switched.
+        A writer's handle never needs it and returns False.
+        """
+        self._require_open()
+        if self.writable:
+            return False
+        stamp = manifest_stamp(self.directory)
+        if stamp is None or stamp == self._stamp:
+            return False
+        manifest = read_manifest(self.directory, kind=INDEX_KIND, format_version=FORMAT_VERSION)
+        check_identity(manifest, dim=self.dim, model_id=self.model_id)
+        if manifest.generation == self._manifest.generation:
+            self._stamp = stamp
+            return False
+        settings = _Settings.from_manifest(manifest, self.directory)
+        new_log = manifest.files.get(ROLE_CHANGES)
+        same_lists = {r: e for r, e in manifest.files.items() if r != ROLE_CHANGES} == dict(
+            self._state.lists.files
+        )
+        if (
+            same_lists
+            and new_log is not None
+            and new_log.name == self._log_entry.name
+            and new_log.size >= self._log_entry.size
+        ):
+            crc = _replay(
+                self.directory,
+                self._state,
+                new_log,
+                start=self._log_entry.size,
+                prefix_crc=self._log_crc,
+            )
+            self._log_entry, self._log_crc = new_log, crc
+        else:
+            self._state, self._log_entry, self._log_crc = _load_state(self.directory, manifest)
+        self._manifest, self._settings, self._stamp = manifest, settings, stamp
+        return True
+
+    def verify(self) -> None:
+        """Check the full CRC-32 of every file of the current generation (large ones too).
+
+        Raises ``IndexCorruptError`` on the first mismatch. Cost: reads every file once
+        (~0.4 s per GB from the page cache).
+        """
+        self._require_open()
+        for entry in self._manifest.files.values():
+            verify_file(self.directory / entry.name, entry)
+
+    def close(self) -> None:
+        """Release the writer lock and the memory maps; uncommitted changes are dropped."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> IVFIndex:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # Internals -------------------------------------------------------------------------
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise IndexReadOnlyError(
+                f"The vector index in {self.directory} was closed.",
+                "Open it again before using it.",
+            )
+
+    def _require_writable(self) -> None:
+        self._require_open()
+        if self._lock is None:
+            raise IndexReadOnlyError(
+                f"The vector index in {self.directory} is open for reading only.",
+                "Open it with writable=True (only one process may write at a time).",
+            )
+
+    def _take_serial(self) -> int:
+        serial = self._settings.next_serial
+        self._settings = replace(self._settings, next_serial=serial + 1)
+        return serial
+
+    def _replace_lists(self, lists: InvertedLists) -> None:
+        self._state = _State(lists, self.dim)
+        self._pending = []
+        self._lists_changed = True
+        self._dirty = True
+
+    def _rebuild(self, centroids: FloatMatrix, *, trained_on: int) -> None:
+        """Assign every live vector to ``centroids`` and write them as new lists."""
+        state = self._state
+        rows = state.live_list_rows()
+        slots = state.delta.live_slots()
+        # Assign whole arrays block by block (a mapped file is streamed, not copied) and
+        # keep the live rows' labels.
+        list_labels = assign_to_centroids(state.lists.vectors, centroids)[0][rows]
+        delta_labels = assign_to_centroids(state.delta.vectors, centroids)[0][slots]
+        source = RowSource(rows, list_labels, slots, delta_labels)
+        lists = write_lists(
+            directory=self.directory,
+            serial=self._take_serial(),
+            centroids=centroids,
+            old=state.lists,
+            delta=state.delta,
+            source=source,
+        )
+        sizes = np.bincount(
+            np.concatenate([list_labels, delta_labels]), minlength=centroids.shape[0]
+        )
+        self._settings = replace(
+            self._settings,
+            clustering_epoch=self._settings.clustering_epoch + 1,
+            trained_on=trained_on,
+            trained_imbalance=imbalance_factor(sizes),
+        )
+        self._replace_lists(lists)
+
+    def _check_nprobe(self, value: int) -> int:
+        if int(value) < 1:
+            raise InvalidQueryError(
+                f"nprobe must be at least 1, got {value}.", "Use the default nprobe."
+            )
+        return int(value)
+
+    def _check_width(self, matrix: npt.NDArray[Any], what: str) -> None:
+        if matrix.ndim != 2 or matrix.shape[1] != self.dim:
+            width = matrix.shape[-1] if matrix.ndim else 0
+            raise DimensionMismatchError(
+                f"Vector dimension mismatch: the index holds {self.dim}-dimensional vectors, "
+                f"the {what} has {width} dimensions.",
+                "Re-index with `quiver index --rebuild` if the model changed, "
+                "or pass vectors from the index's model.",
+            )
+
+    def _check_queries(self, queries: FloatMatrix | FloatVector) -> FloatMatrix:
+        self._require_open()
+        matrix = np.asarray(queries, dtype=np.float32)
+        if matrix.ndim == 1:
+            matrix = matrix.reshape(1, -1)
+        self._check_width(matrix, "query")
+        if not np.isfinite(matrix).all():
+            raise InvalidQueryError(
+                "The query vector contains NaN or infinite values.",
+                "Check the embedding model's output for this query.",
+            )
+        if not np.any(matrix, axis=1).all():
+            raise InvalidQueryError(
+                "The query vector is all zeros, so every vector would score the same.",
+                "Embed a non-empty query; an all-zero vector carries no meaning.",
+            )
+        return read_only(matrix)
+
+    def _check_vectors(self, vectors: FloatMatrix) -> FloatMatrix:
+        matrix = np.asarray(vectors, dtype=np.float32)
+        if matrix.ndim == 1:
+            matrix = matrix.reshape(1, -1)
+        self._check_width(matrix, "vector")
+        if not np.isfinite(matrix).all():
+            raise InvalidVectorError(
+                "Some vectors contain NaN or infinite values; nothing was added.",
+                "Check the embedding model's output; every vector must be finite.",
+            )
+        return read_only(matrix)
+
+    def _check_ids(self, ids: npt.NDArray[np.int64], count: int) -> Int64Array:
+        array = np.asarray(ids)
+        if array.ndim != 1 or array.shape[0] != count:
+            raise InvalidVectorError(
+                f"Got {count} vectors but ids of shape {array.shape}; nothing was added.",
+                "Pass one id per vector, as a 1-D integer array.",
+            )
+        if array.size and not np.issubdtype(array.dtype, np.integer):
+            raise InvalidVectorError(
+                f"Vector ids must be integers, got {array.dtype}; nothing was added.",
+                "Pass the symbol ids as an int64 array.",
+            )
+        wanted = array.astype(np.int64)
+        if wanted.size and int(wanted.min()) < 0:
+            raise InvalidVectorError(
+                "Vector ids must be non-negative (-1 marks 'no result'); nothing was added.",
+                "Use the symbol ids from quiver.ids.SymbolId, which are never negative.",
+            )
+        return wanted
+
+
+def _top_indices(scores: npt.NDArray[np.float32], count: int) -> Int64Array:
+    """Indices of the ``count`` highest scores (unordered)."""
+    if count >= scores.shape[0]:
+        return np.arange(scores.shape[0], dtype=np.int64)
+    return np.argpartition(-scores, count - 1)[:count].astype(np.int64)
+
+
+def _probe_lists(centroids: FloatMatrix, queries: FloatMatrix, nprobe: int) -> Int64Array:
+    """The lists each query scans: (nq, min(nprobe, nlist)) int64, read-only."""
+    nlist = centroids.shape[0]
+    count = min(nprobe, nlist)
+    if count == nlist:
+        return read_only(
+            np.broadcast_to(np.arange(nlist, dtype=np.int64), (queries.shape[0], nlist))
+        )
+    scores = queries @ centroids.T
+    top = np.argpartition(-scores, count - 1, axis=1)[:, :count]
+    return read_only(top.astype(np.int64))

@@ -1,0 +1,271 @@
+"""The compiled inner loops of the IVF index: list scans with a bounded top-k heap, k-means steps.
+
+Every array argument is passed read-only and C-contiguous (the Python layer makes
+sure), so each kernel compiles to exactly one signature and that compilation is
+reused from the on-disk cache by every later process.
+
+Ranking is a total order: a higher score ranks first and, among equal scores, the
+smaller id. Every candidate's score comes from the same compiled dot-product loop,
+so a result never depends on which list or segment a vector sits in, nor on the
+order in which lists are scanned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from quiver.ivf.jit import kernel
+
+# Numba-compiled helpers are typed loosely (numba supplies no stubs); the Python
+# wrappers in ``quiver.ivf.index`` are the typed API.
+Array = Any
+
+
+@kernel()
+def _ranks_below(score_a: float, id_a: int, score_b: float, id_b: int) -> bool:
+    """True when candidate a ranks after candidate b."""
+    return score_a < score_b or (score_a == score_b and id_a > id_b)
+
+
+@kernel()
+def _sift_down(heap_scores: Array, heap_ids: Array, size: int) -> None:
+    """Restore the heap (root = the worst kept candidate) after its root was replaced."""
+    position = 0
+    score = heap_scores[0]
+    ident = heap_ids[0]
+    while True:
+        child = 2 * position + 1
+        if child >= size:
+            break
+        right = child + 1
+        if right < size and _ranks_below(
+            heap_scores[right], heap_ids[right], heap_scores[child], heap_ids[child]
+        ):
+            child = right
+        if _ranks_below(heap_scores[child], heap_ids[child], score, ident):
+            heap_scores[position] = heap_scores[child]
+            heap_ids[position] = heap_ids[child]
+            position = child
+        else:
+            break
+    heap_scores[position] = score
+    heap_ids[position] = ident
+
+
+@kernel()
+def _sift_up(heap_scores: Array, heap_ids: Array, position: int) -> None:
+    """Restore the heap after a candidate was placed at ``position``."""
+    score = heap_scores[position]
+    ident = heap_ids[position]
+    while position > 0:
+        parent = (position - 1) // 2
+        if _ranks_below(score, ident, heap_scores[parent], heap_ids[parent]):
+            heap_scores[position] = heap_scores[parent]
+            heap_ids[position] = heap_ids[parent]
+            position = parent
+        else:
+            break
+    heap_scores[position] = score
+    heap_ids[position] = ident
+
+
+@kernel()
+def _offer(heap_scores: Array, heap_ids: Array, filled: int, score: float, ident: int) -> int:
+    """Keep the candidate if it is among the best ``len(heap)`` so far; returns the new fill."""
+    capacity = heap_scores.shape[0]
+    if filled < capacity:
+        heap_scores[filled] = score
+        heap_ids[filled] = ident
+        _sift_up(heap_scores, heap_ids, filled)
+        return filled + 1
+    if _ranks_below(heap_scores[0], heap_ids[0], score, ident):
+        heap_scores[0] = score
+        heap_ids[0] = ident
+        _sift_down(heap_scores, heap_ids, filled)
+    return filled
+
+
+@kernel()
+def _dot(query: Array, vectors: Array, row: int) -> Any:
+    """Inner product of ``query`` with one stored row (the only scoring loop there is)."""
+    total = np.float32(0.0)
+    for j in range(query.shape[0]):
+        total += query[j] * vectors[row, j]
+    return total
+
+
+@kernel()
+def _scan_rows(  # noqa: PLR0917 - numba kernels take positional arguments only
+    query: Array,
+    vectors: Array,
+    ids: Array,
+    dead: Array,
+    start: int,
+    stop: int,
+    heap_scores: Array,
+    heap_ids: Array,
+    filled: int,
+) -> int:
+    """Score rows ``start:stop`` that are not dead and offer each to the heap."""
+    capacity = heap_scores.shape[0]
+    for row in range(start, stop):
+        if dead[row]:
+            continue
+        score = _dot(query, vectors, row)
+        # Cheap rejection first: most rows score below the worst kept candidate.
+        if filled == capacity and score < heap_scores[0]:
+            continue
+        filled = _offer(heap_scores, heap_ids, filled, score, ids[row])
+    return filled
+
+
+@kernel()
+def _search_into(  # noqa: PLR0917 - numba kernels take positional arguments only
+    query: Array,
+    probes: Array,
+    offsets: Array,
+    vectors: Array,
+    ids: Array,
+    dead: Array,
+    delta_vectors: Array,
+    delta_ids: Array,
+    delta_dead: Array,
+    out_scores: Array,
+    out_ids: Array,
+) -> None:
+    """Top-k over the probed lists and the whole delta, best first, padded with (-inf, -1)."""
+    k = out_scores.shape[0]
+    heap_scores = np.empty(k, dtype=np.float32)
+    heap_ids = np.empty(k, dtype=np.int64)
+    filled = 0
+    for j in range(probes.shape[0]):
+        cluster = probes[j]
+        filled = _scan_rows(
+            query, vectors, ids, dead, offsets[cluster], offsets[cluster + 1],
+            heap_scores, heap_ids, filled,
+        )  # fmt: skip
+    filled = _scan_rows(
+        query, delta_vectors, delta_ids, delta_dead, 0, delta_vectors.shape[0],
+        heap_scores, heap_ids, filled,
+    )  # fmt: skip
+    for j in range(filled, k):
+        out_scores[j] = -np.inf
+        out_ids[j] = -1
+    # Pop the worst candidate repeatedly, filling the output from the back.
+    size = filled
+    while size > 0:
+        out_scores[size - 1] = heap_scores[0]
+        out_ids[size - 1] = heap_ids[0]
+        size -= 1
+        if size > 0:
+            heap_scores[0] = heap_scores[size]
+            heap_ids[0] = heap_ids[size]
+            _sift_down(heap_scores, heap_ids, size)
+
+
+@kernel()
+def search_one(  # noqa: PLR0917 - numba kernels take positional arguments only
+    query: Array,
+    probes: Array,
+    offsets: Array,
+    vectors: Array,
+    ids: Array,
+    dead: Array,
+    delta_vectors: Array,
+    delta_ids: Array,
+    delta_dead: Array,
+    k: int,
+) -> tuple[Array, Array]:
+    """One query: scores (k,) float32 descending and ids (k,) int64, on the calling thread."""
+    scores = np.empty(k, dtype=np.float32)
+    found = np.empty(k, dtype=np.int64)
+    _search_into(
+        query, probes, offsets, vectors, ids, dead, delta_vectors, delta_ids, delta_dead,
+        scores, found,
+    )  # fmt: skip
+    return scores, found
+
+
+@kernel(parallel=True)
+def search_many(  # noqa: PLR0917 - numba kernels take positional arguments only
+    queries: Array,
+    probes: Array,
+    offsets: Array,
+    vectors: Array,
+    ids: Array,
+    dead: Array,
+    delta_vectors: Array,
+    delta_ids: Array,
+    delta_dead: Array,
+    k: int,
+) -> tuple[Array, Array]:
+    """A batch of queries, one per thread: scores (nq, k) and ids (nq, k)."""
+    count = queries.shape[0]
+    scores = np.empty((count, k), dtype=np.float32)
+    found = np.empty((count, k), dtype=np.int64)
+    for i in numba.prange(count):
+        _search_into(
+            queries[i], probes[i], offsets, vectors, ids, dead, delta_vectors, delta_ids,
+            delta_dead, scores[i], found[i],
+        )  # fmt: skip
+    return scores, found
+
+
+@kernel()
+def accumulate_clusters(vectors: Array, labels: Array, k: int) -> tuple[Array, Array]:
+    """Per-cluster sums (k, dim) float64 and counts (k,) int64 of ``vectors`` under ``labels``."""
+    dim = vectors.shape[1]
+    sums = np.zeros((k, dim), dtype=np.float64)
+    counts = np.zeros(k, dtype=np.int64)
+    for i in range(vectors.shape[0]):
+        label = labels[i]
+        counts[label] += 1
+        for j in range(dim):
+            sums[label, j] += vectors[i, j]
+    return sums, counts
+
+
+@kernel()
+def kmeans_plus_plus(vectors: Array, k: int, first: int, uniforms: Array) -> Array:
+    """k-means++ seeding: row indices of ``k`` initial centres, drawn by squared distance.
+
+    ``uniforms`` holds ``k`` numbers in [0, 1) drawn by the caller, so the choice is
+    deterministic under the caller's seed. Cost: O(n · k · dim).
+    """
+    count = vectors.shape[0]
+    dim = vectors.shape[1]
+    chosen = np.empty(k, dtype=np.int64)
+    chosen[0] = first
+    nearest = np.empty(count, dtype=np.float64)
+    for i in range(count):
+        total = 0.0
+        for j in range(dim):
+            diff = vectors[i, j] - vectors[first, j]
+            total += diff * diff
+        nearest[i] = total
+    for c in range(1, k):
+        mass = 0.0
+        for i in range(count):
+            mass += nearest[i]
+        pick = count - 1
+        if mass <= 0.0:  # every point coincides with a centre already: choose uniformly
+            pick = min(int(uniforms[c] * count), count - 1)
+        else:
+            target = uniforms[c] * mass
+            running = 0.0
+            for i in range(count):
+                running += nearest[i]
+                if running > target:
+                    pick = i
+                    break
+        chosen[c] = pick
+        for i in range(count):
+            total = 0.0
+            for j in range(dim):
+                diff = vectors[i, j] - vectors[pick, j]
+                total += diff * diff
+            nearest[i] = min(nearest[i], total)
+    return chosen

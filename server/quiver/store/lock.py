@@ -1,0 +1,82 @@
+"""The single-writer lock: an advisory ``flock`` on a file in the index directory.
+
+The operating system releases the lock when the holding process exits or dies, so a
+lock can never be left stale by a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+from types import TracebackType
+
+from quiver.errors import QuiverError
+
+LOCK_NAME = "writer.lock"
+
+
+class WriterLockedError(QuiverError):
+    """Another process holds the writer lock of this index."""
+
+
+class WriterLock:
+    """Exclusive right to publish new generations in one directory.
+
+    Readers never take it. The lock file holds the owner's pid for diagnostics only;
+    the ``flock`` is what counts.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / LOCK_NAME
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        """True while this object holds the lock."""
+        return self._fd is not None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; returns whether it is now held (never blocks)."""
+        if self._fd is not None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self._fd = fd
+        return True
+
+    def acquire(self) -> None:
+        """Take the lock or raise ``WriterLockedError`` if another process holds it."""
+        if not self.try_acquire():
+            raise WriterLockedError(
+                f"Another Quiver process is updating the index in {self.path.parent}.",
+                "Let that process finish (or close the other editor); this one can still search.",
+            )
+
+    def release(self) -> None:
+        """Give the lock up (no-op if not held)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.release()
