@@ -18,10 +18,8 @@ symbols are missing from the vector index are re-indexed.
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import os
-import re
 import shutil
 import threading
 import time
@@ -53,6 +51,7 @@ from quiver.parse import (
 )
 from quiver.symbols import Range, Symbol, SymbolKind, content_hash
 from quiver.text.index import DocumentIndex, TextDocument
+from quiver.text.pathglob import path_matches
 from quiver.workspace import cache_dir_for
 
 log = logging.getLogger(__name__)
@@ -694,7 +693,7 @@ class VectorSearchEngine:
             return False
         if query.languages and record.language not in query.languages:
             return False
-        return not query.paths or any(path_matches(record.path, g) for g in query.paths)
+        return not query.paths or path_matches(query.paths, record.path)
 
     def _results(
         self, ranked: Sequence[tuple[int, float]], found_by: Mapping[int, tuple[str, ...]]
@@ -855,32 +854,6 @@ def _contains(span: Range, line: int, character: int) -> bool:
 
 def _span(span: Range) -> tuple[int, int]:
     return (span.end.line - span.start.line, span.end.character - span.start.character)
-
-
-_GLOB_CACHE: dict[str, re.Pattern[str]] = {}
-
-
-def path_matches(path: str, pattern: str) -> bool:
-    """Glob match on a workspace-relative POSIX path: ``*`` within a segment, ``**`` across.
-
-    A pattern without a slash matches the file name anywhere (``*.py``).
-    """
-    compiled = _GLOB_CACHE.get(pattern)
-    if compiled is None:
-        source = pattern if "/" in pattern else f"**/{pattern}"
-        parts = []
-        for piece in re.split(r"(\*\*/?|\*|\?)", source):
-            if piece in ("**/", "**"):
-                parts.append("(?:.*/)?" if piece == "**/" else ".*")
-            elif piece == "*":
-                parts.append("[^/]*")
-            elif piece == "?":
-                parts.append("[^/]")
-            else:
-                parts.append(re.escape(piece))
-        compiled = re.compile("".join(parts) + r"\Z")
-        _GLOB_CACHE[pattern] = compiled
-    return compiled.match(path) is not None or fnmatch.fnmatchcase(path, pattern)
 
 
 def read_snippet(path: Path, span: Range, *, max_lines: int = 4, max_chars: int = 320) -> str:
