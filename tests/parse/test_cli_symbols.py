@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
 
 import pytest
 
-from quiver.cli import main
+from quiver.cli import _Progress, main
 
 
 @pytest.fixture
@@ -66,3 +67,23 @@ def test_missing_path_is_an_error_with_a_suggestion(
     error = capsys.readouterr().err
     assert "does not exist" in error
     assert "Suggestion:" in error
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_draws_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_Progress, "_DELAY_S", 0.0)
+    monkeypatch.setattr(_Progress, "_INTERVAL_S", 0.0)
+    terminal = _Terminal()
+    bar = _Progress(4, terminal)
+    bar.update(2)
+    bar.close()
+    assert terminal.getvalue() == "\r[" + "#" * 15 + "-" * 15 + "] 2/4 files\r\x1b[2K"
+    pipe = io.StringIO()
+    quiet = _Progress(4, pipe)
+    quiet.update(2)
+    quiet.close()
+    assert pipe.getvalue() == ""

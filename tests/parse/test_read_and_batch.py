@@ -149,3 +149,19 @@ def test_spawned_workers_are_used_when_other_threads_run(
 
     assert _pool_context().get_start_method() == "spawn"
     assert list(parse_files(files, workers=2)) == list(parse_files(files, workers=1))
+
+
+def test_a_cpp_header_with_the_h_extension_is_parsed_as_cpp(tmp_path: Path) -> None:
+    header = "namespace ui {\nclass Widget {\npublic:\n  void draw();\n};\n}\n"
+    (tmp_path / "widget.h").write_text(header)
+    (tmp_path / "plain.h").write_text('#ifdef __cplusplus\nextern "C" {\n#endif\nint add(int a);\n')
+    parsed = {p.file.rel_path: p for p in parse_files(discover(tmp_path), workers=1)}
+    widget = parsed["widget.h"]
+    assert widget.file.language == "cpp"
+    assert [(s.qualified_name, s.language) for s in widget.symbols] == [
+        ("ui", "cpp"),
+        ("ui.Widget", "cpp"),
+        ("ui.Widget.draw", "cpp"),
+    ]
+    assert parsed["plain.h"].file.language == "c"
+    assert [s.name for s in parsed["plain.h"].symbols] == ["add"]

@@ -12,6 +12,7 @@ from quiver.parse.languages import (
     SUPPORTED_LANGUAGES,
     UnsupportedLanguageError,
     language_for_path,
+    refine_language,
 )
 from quiver.parse.read import DEFAULT_MAX_FILE_SIZE, SourceSkippedError, read_source
 
@@ -30,4 +31,5 @@ __all__ = [
     "parse_file",
     "parse_files",
     "read_source",
+    "refine_language",
 ]

@@ -17,11 +17,12 @@ from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 
 from quiver.parse.discover import SourceFile
 from quiver.parse.extract import SymbolRecord, extract_records, materialize
+from quiver.parse.languages import refine_language
 from quiver.parse.read import DEFAULT_MAX_FILE_SIZE, SourceSkippedError, read_source
 from quiver.symbols import Symbol
 
@@ -51,7 +52,8 @@ def parse_file(file: SourceFile, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) 
     A file that cannot be read as UTF-8 text (vanished, binary, too large,
     unreadable) comes back with ``skipped_reason`` set; so does a file whose
     extraction fails unexpectedly (logged with its traceback at WARNING).
-    Symbols carry ``file.rel_path`` as their path.
+    Symbols carry ``file.rel_path`` as their path. A ``.h`` header written in
+    C++ is parsed as C++ and its ``ParsedFile.file.language`` says ``cpp``.
     """
     return _materialize(_parse_to_records(file, max_file_size))
 
@@ -67,8 +69,11 @@ def _parse_to_records(file: SourceFile, max_file_size: int) -> _FileRecords:
         source = read_source(file.abs_path, max_file_size=max_file_size)
     except SourceSkippedError as error:
         return file, b"", [], error.reason
+    language = refine_language(file.language, file.rel_path, source)
+    if language != file.language:
+        file = replace(file, language=language)
     try:
-        records = extract_records(source, file.rel_path, file.language)
+        records = extract_records(source, file.rel_path, language)
     except Exception as error:  # one bad file must not stop the run
         _log.warning("symbol extraction failed for %s", file.rel_path, exc_info=True)
         return file, b"", [], f"symbol extraction failed ({type(error).__name__}: {error})"

@@ -258,6 +258,8 @@ def extract_records(source: bytes, path: str, language: str) -> list[SymbolRecor
             continue
         name_node = name_nodes[0]
         key = (name_node.start_byte, name_node.end_byte)
+        if key[0] == key[1]:
+            continue  # a name tree-sitter invented while recovering from an error
         previous = by_name_node.get(key)
         if previous is not None and previous.pattern <= pattern:
             continue
