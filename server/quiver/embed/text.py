@@ -105,26 +105,37 @@ def _strip_markers(line: str) -> str:
     return text
 
 
+def _signature_key(text: str) -> str:
+    # "def f(x):", "fn f(x) {" and "def f(x)" all say the same
+    return " ".join(text.split()).rstrip(":{, ").strip()
+
+
 def body_head(symbol: Symbol, max_chars: int) -> str:
     """The first lines of the body that the signature and the doc do not already say.
 
-    Parsers may include the declaration line and the docstring in ``body``; those
-    lines are dropped so the budget goes to code. Blank lines are dropped and
-    indentation collapsed: the model does not see whitespace anyway.
+    Parsers include the declaration (possibly over several lines, after
+    decorators) and the docstring in ``body``; the declaration lines at the top
+    and the doc lines are dropped so the budget goes to code. Blank lines are
+    dropped and indentation collapsed: the model does not see whitespace anyway.
     """
     if max_chars <= 0 or not symbol.body:
         return ""
-    signature = " ".join(symbol.signature.split())
+    signature = _signature_key(symbol.signature)
     doc_lines = {_strip_markers(line) for line in symbol.doc.splitlines()}
     doc_lines.discard("")
     kept: list[str] = []
     used = 0
+    in_declaration = bool(signature)
     for raw in symbol.body.splitlines():
         line = " ".join(raw.split())
         if not line:
             continue
-        if signature and line in signature:
-            continue
+        if in_declaration:
+            key = _signature_key(line)
+            if key and key in signature:
+                continue
+            # decorators and attributes before the declaration are kept, the rest ends it
+            in_declaration = line.startswith(("@", "#["))
         stripped = _strip_markers(line)
         if not stripped or stripped in doc_lines:
             continue
