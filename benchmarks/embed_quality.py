@@ -41,10 +41,13 @@ class Config:
     template: TextTemplate
     max_tokens: int
     max_chars: int
+    #: drop every doc comment, as in an undocumented code base
+    without_docs: bool = False
 
     @property
     def label(self) -> str:
-        return f"{self.template.value}@{self.max_tokens}"
+        suffix = " no-docs" if self.without_docs else ""
+        return f"{self.template.value}@{self.max_tokens}{suffix}"
 
 
 CONFIGS = [
@@ -53,6 +56,10 @@ CONFIGS = [
     Config(TextTemplate.FULL, 64, 1000),
     Config(TextTemplate.FULL, 128, 1000),
     Config(TextTemplate.FULL, 256, 2000),
+    Config(TextTemplate.SIGNATURE_DOC, 64, 1000),
+    Config(TextTemplate.FULL, 96, 1000),
+    Config(TextTemplate.SIGNATURE_DOC, 64, 1000, without_docs=True),
+    Config(TextTemplate.FULL, 64, 1000, without_docs=True),
 ]
 
 
@@ -61,10 +68,10 @@ def load_queries() -> list[dict[str, str]]:
     return queries
 
 
-def corpus(queries: list[dict[str, str]]) -> list[Symbol]:
+def corpus(queries: list[dict[str, str]], *, without_docs: bool = False) -> list[Symbol]:
     """Symbols of the answer files and the distractor modules, each file once."""
     files = list(dict.fromkeys([query["path"] for query in queries] + DISTRACTOR_MODULES))
-    return stdlib_symbols(files)
+    return stdlib_symbols(files, without_docs=without_docs)
 
 
 def embed_corpus(
@@ -121,6 +128,8 @@ def main() -> None:
 
     queries = load_queries()
     symbols = corpus(queries)
+    undocumented = corpus(queries, without_docs=True)
+    assert [s.qualified_name for s in undocumented] == [s.qualified_name for s in symbols]
     for query in queries:
         if not any(is_answer(s, query["path"], query["qualified_name"]) for s in symbols):
             raise SystemExit(f"expected symbol missing from the corpus: {query}")
@@ -135,7 +144,8 @@ def main() -> None:
                 threads=arguments.threads, max_tokens=config.max_tokens
             )
         embedder = embedders[config.max_tokens]
-        vectors, embedded, seconds = embed_corpus(embedder, symbols, config)
+        corpus_symbols = undocumented if config.without_docs else symbols
+        vectors, embedded, seconds = embed_corpus(embedder, corpus_symbols, config)
         query_vectors = np.stack([embedder.embed_query(q["query"]) for q in queries])
         result = evaluate(query_vectors, vectors, symbols, queries)
         rows.append(

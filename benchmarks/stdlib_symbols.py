@@ -23,8 +23,14 @@ def _range(node: ast.stmt) -> Range:
     return Range(Position(node.lineno - 1, node.col_offset), Position(end_line - 1, end_column))
 
 
-def symbols_of_file(path: Path, relative_to: Path = STDLIB) -> list[Symbol]:
-    """Functions, classes and methods of one Python file (empty if it does not parse)."""
+def symbols_of_file(
+    path: Path, relative_to: Path = STDLIB, *, without_docs: bool = False
+) -> list[Symbol]:
+    """Functions, classes and methods of one Python file (empty if it does not parse).
+
+    ``without_docs`` removes each symbol's own docstring (from ``doc`` and from the
+    body), as if the code base were undocumented.
+    """
     try:
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source)
@@ -46,13 +52,23 @@ def symbols_of_file(path: Path, relative_to: Path = STDLIB) -> list[Symbol]:
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 continue
             end = node.end_lineno if node.end_lineno is not None else node.lineno
-            body = "\n".join(lines[node.lineno - 1 : end])
+            body_lines = lines[node.lineno - 1 : end]
+            first = node.body[0] if node.body else None
+            if (
+                without_docs
+                and isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                doc_end = first.end_lineno if first.end_lineno is not None else first.lineno
+                del body_lines[first.lineno - node.lineno : doc_end - node.lineno + 1]
+            body = "\n".join(body_lines)
             if isinstance(node, ast.ClassDef):
                 kind = SymbolKind.CLASS
             else:
                 kind = SymbolKind.METHOD if in_class else SymbolKind.FUNCTION
             signature = lines[node.lineno - 1].strip()
-            doc = ast.get_docstring(node) or ""
+            doc = "" if without_docs else ast.get_docstring(node) or ""
             symbols.append(
                 Symbol(
                     name=node.name,
@@ -92,11 +108,11 @@ def is_answer(symbol: Symbol, path: str, qualified_name: str) -> bool:
     return nested == (symbol.kind is SymbolKind.METHOD)
 
 
-def stdlib_symbols(relative_paths: list[str]) -> list[Symbol]:
+def stdlib_symbols(relative_paths: list[str], *, without_docs: bool = False) -> list[Symbol]:
     """Symbols of the given stdlib files, in file order."""
     symbols: list[Symbol] = []
     for relative in relative_paths:
-        symbols.extend(symbols_of_file(STDLIB / relative))
+        symbols.extend(symbols_of_file(STDLIB / relative, without_docs=without_docs))
     return symbols
 
 

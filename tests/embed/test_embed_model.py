@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from quiver.embed.model import (
+    DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL_ID,
     TOKENIZER_DIR,
     ModelFiles,
@@ -163,7 +164,7 @@ def test_rows_come_back_in_input_order_despite_length_sorting(
 def test_text_beyond_the_token_budget_does_not_change_the_vector(
     real_embedder: OnnxEmbedder,
 ) -> None:
-    head = "compute the checksum of a block of bytes " * 30  # well over 128 tokens
+    head = "compute the checksum of a block of bytes " * 30  # well over the budget
     first = real_embedder.embed_documents([head + "alpha beta gamma"])
     second = real_embedder.embed_documents([head + "completely different ending"])
     np.testing.assert_allclose(first, second, atol=1e-6)
@@ -187,7 +188,7 @@ def test_concurrent_callers_get_the_same_vectors_as_serial_ones(
 
 def test_model_identity_names_the_weights_and_token_budget(real_embedder: OnnxEmbedder) -> None:
     assert real_embedder.model_id == DEFAULT_MODEL_ID
-    assert "max-tokens-128" in real_embedder.model_id
+    assert real_embedder.model_id.endswith(f"max-tokens-{DEFAULT_MAX_TOKENS}")
     assert len(real_embedder.weights_sha256) == 64
     assert real_embedder.dim == 384
     assert isinstance(real_embedder, Embedder)

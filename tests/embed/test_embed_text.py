@@ -105,3 +105,24 @@ def test_text_hash_is_stable_and_distinguishes_texts() -> None:
     assert text_hash("abc") != text_hash("abd")
     assert len(text_hash("")) == 32
     int(text_hash("x"), 16)
+
+
+def test_declaration_lines_are_dropped_however_the_parser_writes_the_signature() -> None:
+    body = (
+        "@functools.cache\n"
+        "def scale(\n"
+        "    value: float,\n"
+        "    factor: float = 2.0,\n"
+        ") -> float:\n"
+        '    """Multiply a value."""\n'
+        "    return value * factor\n"
+    )
+    symbol = _symbol(
+        name="scale",
+        signature="def scale(value: float, factor: float = 2.0) -> float",  # no colon
+        doc="Multiply a value.",
+        body=body,
+    )
+    text = symbol_text(symbol)
+    body_part = text.split("Multiply a value.\n", 1)[1]
+    assert body_part == "@functools.cache\nreturn value * factor"
