@@ -86,3 +86,17 @@ def test_a_user_choice_or_a_writable_package_keeps_numbas_default(tmp_path: Path
     assert jit.choose_numba_cache_dir(tmp_path / "blocked", {"NUMBA_CACHE_DIR": "/x"}) is None
     assert jit.choose_numba_cache_dir(tmp_path / "pkg", {}) is None
     assert (tmp_path / "pkg" / "__pycache__").is_dir()
+
+
+def test_warming_up_loads_every_query_kernel_before_the_first_query() -> None:
+    from quiver.ivf import kernels
+    from quiver.ivf.index import warm_up_kernels
+
+    assert warm_up_kernels(batch=True) >= 0
+    for kernel in (
+        kernels.search_one,
+        kernels.search_many,
+        kernels.top_centroids,
+        kernels.find_row,
+    ):
+        assert len(kernel.signatures) == 1

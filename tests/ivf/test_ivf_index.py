@@ -575,3 +575,34 @@ def test_verify_finds_a_flipped_byte_in_a_large_file_that_open_skips(
     index = IVFIndex.open(tmp_path / "ix")  # sizes and headers only: opens
     with pytest.raises(IndexCorruptError, match="checksum"):
         index.verify()
+
+
+# Scanning modes ---------------------------------------------------------------------------
+
+
+def test_int8_scanning_finds_what_float32_scanning_finds(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    vectors = unit_vectors(rng, 3000, 64)
+    queries = unit_vectors(rng, 50, 64)
+    found = {}
+    for scan in ("int8", "float32"):
+        index = IVFIndex.create(tmp_path / scan, dim=64, model_id="m", nlist=16, scan=scan)
+        index.train(vectors)
+        index.add_with_ids(vectors, np.arange(3000))
+        index.compact()
+        assert index.scan == scan
+        found[scan] = index.search(queries, 10, nprobe=4)
+    # Same ids, and the returned scores are exact float32 inner products in both modes.
+    assert found["int8"][1].tolist() == found["float32"][1].tolist()
+    np.testing.assert_array_equal(found["int8"][0], found["float32"][0])
+
+
+def test_an_unknown_scan_mode_or_negative_rerank_is_refused(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    with pytest.raises(InvalidVectorError, match="scan mode"):
+        IVFIndex.create(tmp_path / "a", dim=DIM, model_id="m", scan="int4")
+    index = _trained(tmp_path / "ix", rng)
+    with pytest.raises(InvalidQueryError, match="rerank"):
+        index.search(unit_vectors(rng, 1, DIM), 3, rerank=-1)

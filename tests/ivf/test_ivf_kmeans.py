@@ -99,3 +99,14 @@ def test_impossible_training_raises_a_training_error(
     with pytest.raises(TrainingError, match=message) as raised:
         train_kmeans(vectors, nlist)
     assert "Suggestion:" in str(raised.value)
+
+
+def test_small_batches_and_large_batches_pick_the_same_centroids() -> None:
+    rng = np.random.default_rng(6)
+    centroids = unit_vectors(rng, 37, 24)
+    vectors = unit_vectors(rng, 700, 24)
+    large_labels, large_scores = assign_to_centroids(vectors, centroids)  # BLAS blocks
+    for start in range(0, 700, 70):  # numba kernel, batch sizes not a multiple of 4 included
+        labels, scores = assign_to_centroids(vectors[start : start + 7], centroids)
+        assert labels.tolist() == large_labels[start : start + 7].tolist()
+        np.testing.assert_allclose(scores, large_scores[start : start + 7], rtol=1e-5)

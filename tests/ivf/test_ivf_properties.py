@@ -22,6 +22,8 @@ from quiver.ivf.errors import TrainingError
 from quiver.ivf.index import IVFIndex
 
 DIM = 8
+#: A re-rank depth above any test's size: int8 scanning then re-scores every row exactly.
+EVERY_ROW = 4096
 
 
 def _queries(rng: np.random.Generator, count: int) -> npt.NDArray[np.float32]:
@@ -38,6 +40,7 @@ def _queries(rng: np.random.Generator, count: int) -> npt.NDArray[np.float32]:
     removed_fraction=st.floats(0, 0.6),
     nlist=st.integers(1, 8),
     k=st.integers(1, 25),
+    scan=st.sampled_from(["int8", "float32"]),
 )
 def test_searching_every_list_equals_brute_force_exactly(  # noqa: PLR0917 - hypothesis
     seed: int,
@@ -46,12 +49,13 @@ def test_searching_every_list_equals_brute_force_exactly(  # noqa: PLR0917 - hyp
     removed_fraction: float,
     nlist: int,
     k: int,
+    scan: str,
 ) -> None:
     rng = np.random.default_rng(seed)
     directory = Path(tempfile.mkdtemp(prefix="ivf-exact-"))
     try:
         nlist = min(nlist, trained_count)
-        index = IVFIndex.create(directory / "ix", dim=DIM, model_id="m", nlist=nlist)
+        index = IVFIndex.create(directory / "ix", dim=DIM, model_id="m", nlist=nlist, scan=scan)
         base = grid_vectors(rng, trained_count, DIM)
         base_ids = rng.choice(10_000, size=trained_count, replace=False).astype(np.int64)
         index.train(base)
@@ -69,7 +73,8 @@ def test_searching_every_list_equals_brute_force_exactly(  # noqa: PLR0917 - hyp
         queries = _queries(rng, 4)
         expected_scores, expected_ids = brute_force(live, queries, k)
         for batch in (queries, queries[:1]):  # the parallel batch kernel and the single one
-            scores, ids = index.search(batch, k, nprobe=index.nlist)
+            # int8 scanning is exact when every candidate is re-ranked in float32.
+            scores, ids = index.search(batch, k, nprobe=index.nlist, rerank=EVERY_ROW)
             rows = batch.shape[0]
             assert ids.tolist() == expected_ids[:rows].tolist()
             np.testing.assert_array_equal(scores, expected_scores[:rows])
@@ -172,7 +177,9 @@ class IndexLifecycle(RuleBasedStateMachine):
     def probing_every_list_is_exact(self) -> None:
         queries = _queries(self.rng, 2)
         expected_scores, expected_ids = brute_force(self.live, queries, 6)
-        scores, ids = self.index.search(queries, 6, nprobe=max(self.index.nlist, 1))
+        scores, ids = self.index.search(
+            queries, 6, nprobe=max(self.index.nlist, 1), rerank=EVERY_ROW
+        )
         assert ids.tolist() == expected_ids.tolist()
         np.testing.assert_array_equal(scores, expected_scores)
 

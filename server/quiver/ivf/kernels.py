@@ -123,35 +123,39 @@ def _scan_rows(  # noqa: PLR0917 - numba kernels take positional arguments only
 
 
 @kernel()
-def _search_into(  # noqa: PLR0917 - numba kernels take positional arguments only
+def _scan_codes(  # noqa: PLR0917 - numba kernels take positional arguments only
     query: Array,
-    probes: Array,
-    offsets: Array,
-    vectors: Array,
-    ids: Array,
+    codes: Array,
+    scales: Array,
     dead: Array,
-    delta_vectors: Array,
-    delta_ids: Array,
-    delta_dead: Array,
-    out_scores: Array,
-    out_ids: Array,
+    start: int,
+    stop: int,
+    heap_scores: Array,
+    heap_rows: Array,
+    filled: int,
+) -> int:
+    """Approximate scores from the int8 codes of rows ``start:stop``; keeps the best rows."""
+    capacity = heap_scores.shape[0]
+    dim = query.shape[0]
+    for row in range(start, stop):
+        if dead[row]:
+            continue
+        total = np.float32(0.0)
+        for j in range(dim):
+            total += query[j] * np.float32(codes[row, j])
+        score = total * scales[row]
+        if filled == capacity and score < heap_scores[0]:
+            continue
+        filled = _offer(heap_scores, heap_rows, filled, score, row)
+    return filled
+
+
+@kernel()
+def _drain(
+    heap_scores: Array, heap_ids: Array, filled: int, out_scores: Array, out_ids: Array
 ) -> None:
-    """Top-k over the probed lists and the whole delta, best first, padded with (-inf, -1)."""
-    k = out_scores.shape[0]
-    heap_scores = np.empty(k, dtype=np.float32)
-    heap_ids = np.empty(k, dtype=np.int64)
-    filled = 0
-    for j in range(probes.shape[0]):
-        cluster = probes[j]
-        filled = _scan_rows(
-            query, vectors, ids, dead, offsets[cluster], offsets[cluster + 1],
-            heap_scores, heap_ids, filled,
-        )  # fmt: skip
-    filled = _scan_rows(
-        query, delta_vectors, delta_ids, delta_dead, 0, delta_vectors.shape[0],
-        heap_scores, heap_ids, filled,
-    )  # fmt: skip
-    for j in range(filled, k):
+    """Write the heap's candidates best first, padded with (-inf, -1)."""
+    for j in range(filled, out_scores.shape[0]):
         out_scores[j] = -np.inf
         out_ids[j] = -1
     # Pop the worst candidate repeatedly, filling the output from the back.
@@ -167,24 +171,85 @@ def _search_into(  # noqa: PLR0917 - numba kernels take positional arguments onl
 
 
 @kernel()
-def search_one(  # noqa: PLR0917 - numba kernels take positional arguments only
+def _search_into(  # noqa: PLR0917 - numba kernels take positional arguments only
     query: Array,
     probes: Array,
     offsets: Array,
     vectors: Array,
+    codes: Array,
+    scales: Array,
     ids: Array,
     dead: Array,
     delta_vectors: Array,
     delta_ids: Array,
     delta_dead: Array,
+    rerank: int,
+    out_scores: Array,
+    out_ids: Array,
+) -> None:
+    """Top-k over the probed lists and the whole delta, best first, padded with (-inf, -1).
+
+    ``rerank == 0``: every probed row is scored exactly from its float32 vector.
+    ``rerank > 0``: probed rows are scored approximately from their int8 codes, and
+    the best ``rerank`` of them are scored again exactly from float32 before the
+    final top-k (the delta is always scored exactly).
+    """
+    k = out_scores.shape[0]
+    heap_scores = np.empty(k, dtype=np.float32)
+    heap_ids = np.empty(k, dtype=np.int64)
+    filled = 0
+    if rerank == 0:
+        for j in range(probes.shape[0]):
+            cluster = probes[j]
+            filled = _scan_rows(
+                query, vectors, ids, dead, offsets[cluster], offsets[cluster + 1],
+                heap_scores, heap_ids, filled,
+            )  # fmt: skip
+    else:
+        candidate_scores = np.empty(rerank, dtype=np.float32)
+        candidate_rows = np.empty(rerank, dtype=np.int64)
+        candidates = 0
+        for j in range(probes.shape[0]):
+            cluster = probes[j]
+            candidates = _scan_codes(
+                query, codes, scales, dead, offsets[cluster], offsets[cluster + 1],
+                candidate_scores, candidate_rows, candidates,
+            )  # fmt: skip
+        for c in range(candidates):
+            row = candidate_rows[c]
+            score = _dot(query, vectors, row)
+            if filled == k and score < heap_scores[0]:
+                continue
+            filled = _offer(heap_scores, heap_ids, filled, score, ids[row])
+    filled = _scan_rows(
+        query, delta_vectors, delta_ids, delta_dead, 0, delta_vectors.shape[0],
+        heap_scores, heap_ids, filled,
+    )  # fmt: skip
+    _drain(heap_scores, heap_ids, filled, out_scores, out_ids)
+
+
+@kernel()
+def search_one(  # noqa: PLR0917 - numba kernels take positional arguments only
+    query: Array,
+    probes: Array,
+    offsets: Array,
+    vectors: Array,
+    codes: Array,
+    scales: Array,
+    ids: Array,
+    dead: Array,
+    delta_vectors: Array,
+    delta_ids: Array,
+    delta_dead: Array,
+    rerank: int,
     k: int,
 ) -> tuple[Array, Array]:
     """One query: scores (k,) float32 descending and ids (k,) int64, on the calling thread."""
     scores = np.empty(k, dtype=np.float32)
     found = np.empty(k, dtype=np.int64)
     _search_into(
-        query, probes, offsets, vectors, ids, dead, delta_vectors, delta_ids, delta_dead,
-        scores, found,
+        query, probes, offsets, vectors, codes, scales, ids, dead, delta_vectors, delta_ids,
+        delta_dead, rerank, scores, found,
     )  # fmt: skip
     return scores, found
 
@@ -195,11 +260,14 @@ def search_many(  # noqa: PLR0917 - numba kernels take positional arguments only
     probes: Array,
     offsets: Array,
     vectors: Array,
+    codes: Array,
+    scales: Array,
     ids: Array,
     dead: Array,
     delta_vectors: Array,
     delta_ids: Array,
     delta_dead: Array,
+    rerank: int,
     k: int,
 ) -> tuple[Array, Array]:
     """A batch of queries, one per thread: scores (nq, k) and ids (nq, k)."""
@@ -208,10 +276,32 @@ def search_many(  # noqa: PLR0917 - numba kernels take positional arguments only
     found = np.empty((count, k), dtype=np.int64)
     for i in numba.prange(count):
         _search_into(
-            queries[i], probes[i], offsets, vectors, ids, dead, delta_vectors, delta_ids,
-            delta_dead, scores[i], found[i],
+            queries[i], probes[i], offsets, vectors, codes, scales, ids, dead, delta_vectors,
+            delta_ids, delta_dead, rerank, scores[i], found[i],
         )  # fmt: skip
     return scores, found
+
+
+@kernel()
+def quantize_rows(vectors: Array) -> tuple[Array, Array]:
+    """Symmetric per-row int8 codes and scales: ``row ≈ scale · codes`` (max |code| = 127).
+
+    An all-zero row gets scale 0 and zero codes.
+    """
+    count = vectors.shape[0]
+    dim = vectors.shape[1]
+    codes = np.empty((count, dim), dtype=np.int8)
+    scales = np.empty(count, dtype=np.float32)
+    for row in range(count):
+        peak = np.float32(0.0)
+        for j in range(dim):
+            peak = max(peak, abs(vectors[row, j]))
+        scale = peak / np.float32(127.0)
+        scales[row] = scale
+        inverse = np.float32(0.0) if scale == 0 else np.float32(1.0) / scale
+        for j in range(dim):
+            codes[row, j] = np.int8(min(127.0, max(-127.0, np.round(vectors[row, j] * inverse))))
+    return codes, scales
 
 
 @kernel()
@@ -269,3 +359,85 @@ def kmeans_plus_plus(vectors: Array, k: int, first: int, uniforms: Array) -> Arr
                 total += diff * diff
             nearest[i] = min(nearest[i], total)
     return chosen
+
+
+@kernel()
+def top_centroids(centroids: Array, query: Array, count: int) -> Array:
+    """The ``count`` centroids with the highest inner product with ``query``, best first.
+
+    Ties go to the lower centroid id. Serial: for one query this beats a BLAS call,
+    whose thread hand-off costs more than the product on a busy machine.
+    """
+    heap_scores = np.empty(count, dtype=np.float32)
+    heap_ids = np.empty(count, dtype=np.int64)
+    filled = 0
+    for centroid in range(centroids.shape[0]):
+        score = _dot(query, centroids, centroid)
+        if filled == count and score < heap_scores[0]:
+            continue
+        filled = _offer(heap_scores, heap_ids, filled, score, centroid)
+    chosen = np.empty(filled, dtype=np.int64)
+    size = filled
+    while size > 0:
+        chosen[size - 1] = heap_ids[0]
+        size -= 1
+        if size > 0:
+            heap_scores[0] = heap_scores[size]
+            heap_ids[0] = heap_ids[size]
+            _sift_down(heap_scores, heap_ids, size)
+    return chosen
+
+
+@kernel()
+def nearest_centroids(vectors: Array, centroids: Array) -> tuple[Array, Array]:
+    """Nearest centroid (lowest id on ties) and its score for a small batch of vectors.
+
+    Serial and blocked four vectors at a time: each centroid row is loaded once per
+    block and the batch stays in cache. For small batches this beats a threaded BLAS
+    product, whose thread hand-offs cost more than the arithmetic on a busy machine.
+    """
+    count = vectors.shape[0]
+    dim = vectors.shape[1]
+    labels = np.zeros(count, dtype=np.int32)
+    best = np.full(count, -np.inf, dtype=np.float32)
+    for centroid in range(centroids.shape[0]):
+        row = 0
+        while row + 4 <= count:
+            s0 = np.float32(0.0)
+            s1 = np.float32(0.0)
+            s2 = np.float32(0.0)
+            s3 = np.float32(0.0)
+            for j in range(dim):
+                value = centroids[centroid, j]
+                s0 += value * vectors[row, j]
+                s1 += value * vectors[row + 1, j]
+                s2 += value * vectors[row + 2, j]
+                s3 += value * vectors[row + 3, j]
+            for offset, score in enumerate((s0, s1, s2, s3)):
+                if score > best[row + offset]:
+                    best[row + offset] = score
+                    labels[row + offset] = centroid
+            row += 4
+        while row < count:
+            score = _dot(vectors[row], centroids, centroid)
+            if score > best[row]:
+                best[row] = score
+                labels[row] = centroid
+            row += 1
+    return labels, best
+
+
+@kernel()
+def find_row(sorted_ids: Array, sorted_positions: Array, ident: int) -> int:
+    """The row of ``ident`` by binary search in the sorted ids; -1 if it is not there."""
+    low = 0
+    high = sorted_ids.shape[0]
+    while low < high:
+        middle = (low + high) // 2
+        if sorted_ids[middle] < ident:
+            low = middle + 1
+        else:
+            high = middle
+    if low < sorted_ids.shape[0] and sorted_ids[low] == ident:
+        return int(sorted_positions[low])
+    return -1

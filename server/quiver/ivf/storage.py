@@ -2,8 +2,9 @@
 
 * ``InvertedLists``: the centroids and every vector grouped by list (CSR: one contiguous
   block of rows per list, an offsets array, the ids in the same order), plus the ids
-  sorted with their row positions for id lookups. Written once by ``write_lists``,
-  then memory-mapped read-only.
+  sorted with their row positions for id lookups, and optionally an int8 copy of the
+  vectors (per-row symmetric scale) that searches scan before re-ranking in float32.
+  Written once by ``write_lists``, then memory-mapped read-only.
 * ``DeltaSegment``: vectors added since the lists were written, in memory, scanned
   exhaustively. It is rebuilt on open by replaying the change log.
 * Change records: how an add or a removal is framed in the change log.
@@ -26,6 +27,7 @@ import numpy.typing as npt
 from quiver.embed.protocol import FloatMatrix
 from quiver.errors import IndexCorruptError
 from quiver.ids import SegmentOrdinal
+from quiver.ivf import kernels
 from quiver.store import ArrayFileWriter, FileEntry, data_file_name, map_array, write_array
 
 Int64Array = npt.NDArray[np.int64]
@@ -41,7 +43,11 @@ ROLE_OFFSETS = "offsets"
 ROLE_SORTED_IDS = "sorted_ids"
 ROLE_SORTED_POSITIONS = "sorted_positions"
 ROLE_CHANGES = "changes"
+ROLE_CODES = "codes"
+ROLE_SCALES = "scales"
 LIST_ROLES = (ROLE_VECTORS, ROLE_IDS, ROLE_OFFSETS, ROLE_SORTED_IDS, ROLE_SORTED_POSITIONS)
+#: The int8 copy used for scanning (optional: an index may scan float32 only).
+CODE_ROLES = (ROLE_CODES, ROLE_SCALES)
 #: Rows gathered and written per step when lists are rebuilt (bounds extra memory).
 WRITE_BLOCK_ROWS = 65536
 
@@ -73,6 +79,8 @@ class InvertedLists:
     offsets: Int64Array
     sorted_ids: Int64Array
     sorted_positions: Int64Array
+    codes: npt.NDArray[np.int8]
+    scales: npt.NDArray[np.float32]
     files: Mapping[str, FileEntry]
 
     @classmethod
@@ -85,6 +93,8 @@ class InvertedLists:
             offsets=read_only(np.zeros(1, dtype=np.int64)),
             sorted_ids=read_only(np.empty(0, dtype=np.int64)),
             sorted_positions=read_only(np.empty(0, dtype=np.int64)),
+            codes=read_only(np.empty((0, dim), dtype=np.int8)),
+            scales=read_only(np.empty(0, dtype=np.float32)),
             files={},
         )
 
@@ -97,6 +107,11 @@ class InvertedLists:
     def rows(self) -> int:
         """Rows stored in the lists, dead ones included."""
         return int(self.ids.shape[0])
+
+    @property
+    def has_codes(self) -> bool:
+        """True when an int8 copy of every row exists for scanning."""
+        return ROLE_CODES in self.files
 
     def lookup(self, ids: Int64Array) -> tuple[BoolArray, Int64Array]:
         """For each id: whether the lists hold a row for it, and that row (0 where not found).
@@ -112,11 +127,9 @@ class InvertedLists:
         return found, positions.astype(np.int64, copy=False)
 
     def position_of(self, ident: int) -> SegmentOrdinal | None:
-        """The row holding ``ident``, or ``None``."""
-        slot = int(np.searchsorted(self.sorted_ids, ident))
-        if slot < self.rows and int(self.sorted_ids[slot]) == ident:
-            return SegmentOrdinal(int(self.sorted_positions[slot]))
-        return None
+        """The row holding ``ident``, or ``None`` (a compiled binary search, ~1 µs)."""
+        row = int(kernels.find_row(self.sorted_ids, self.sorted_positions, ident))
+        return None if row < 0 else SegmentOrdinal(row)
 
     def clusters_of_rows(self, positions: Int64Array) -> Int32Array:
         """The list each row belongs to."""
@@ -155,6 +168,13 @@ def map_lists(directory: Path, files: Mapping[str, FileEntry], dim: int) -> Inve
     offsets = arrays[ROLE_OFFSETS]
     sorted_ids = arrays[ROLE_SORTED_IDS]
     sorted_positions = arrays[ROLE_SORTED_POSITIONS]
+    codes = np.empty((0, dim), dtype=np.int8)
+    scales = np.empty(0, dtype=np.float32)
+    if ROLE_CODES in files or ROLE_SCALES in files:
+        if not all(role in files for role in CODE_ROLES):
+            raise _corrupt(directory, "the manifest names only half of the int8 copy")
+        codes = map_array(directory / files[ROLE_CODES].name, files[ROLE_CODES])
+        scales = map_array(directory / files[ROLE_SCALES].name, files[ROLE_SCALES])
     nlist = centroids.shape[0] if centroids.ndim == 2 else -1
     rows = vectors.shape[0]
     shapes_agree = (
@@ -169,6 +189,15 @@ def map_lists(directory: Path, files: Mapping[str, FileEntry], dim: int) -> Inve
         )
         and offsets.dtype == np.int64
         and offsets.shape == (nlist + 1,)
+        and (
+            ROLE_CODES not in files
+            or (
+                codes.dtype == np.int8
+                and codes.shape == (rows, dim)
+                and scales.dtype == np.float32
+                and scales.shape == (rows,)
+            )
+        )
     )
     if not shapes_agree:
         raise _corrupt(directory, "the list files disagree on their shapes or types")
@@ -181,6 +210,8 @@ def map_lists(directory: Path, files: Mapping[str, FileEntry], dim: int) -> Inve
         offsets=offsets,
         sorted_ids=sorted_ids,
         sorted_positions=sorted_positions,
+        codes=read_only(codes),
+        scales=read_only(scales),
         files=dict(files),
     )
 
@@ -203,13 +234,16 @@ def write_lists(
     old: InvertedLists,
     delta: DeltaSegment,
     source: RowSource,
+    int8_codes: bool,
 ) -> InvertedLists:
     """Write new lists holding ``source``'s rows grouped by label; returns them memory-mapped.
 
     ``centroids`` is either a new matrix (written as a new file) or the entry of the
-    existing centroids file (reused by a compaction). Files are fsynced but not yet
-    published: a manifest must name them. Cost: one sequential write of every row,
-    gathered ``WRITE_BLOCK_ROWS`` at a time; an argsort of the labels and of the ids.
+    existing centroids file (reused by a compaction). With ``int8_codes`` the int8
+    scanning copy is written alongside. Files are fsynced but not yet published: a
+    manifest must name them. Cost: one sequential write of every row (plus a quarter
+    of that for the codes), gathered ``WRITE_BLOCK_ROWS`` at a time; an argsort of the
+    labels and of the ids.
     """
     files: dict[str, FileEntry] = {}
     if isinstance(centroids, FileEntry):
@@ -233,19 +267,29 @@ def write_lists(
     def name_of(role: str) -> Path:
         return directory / data_file_name(role, serial, ARRAY_SUFFIX)
 
-    writer = ArrayFileWriter(name_of(ROLE_VECTORS), np.float32, (order.shape[0], dim))
+    rows = order.shape[0]
+    writers = {ROLE_VECTORS: ArrayFileWriter(name_of(ROLE_VECTORS), np.float32, (rows, dim))}
+    if int8_codes:
+        writers[ROLE_CODES] = ArrayFileWriter(name_of(ROLE_CODES), np.int8, (rows, dim))
+        writers[ROLE_SCALES] = ArrayFileWriter(name_of(ROLE_SCALES), np.float32, (rows,))
     try:
-        for start in range(0, order.shape[0], WRITE_BLOCK_ROWS):
+        for start in range(0, rows, WRITE_BLOCK_ROWS):
             picked = order[start : start + WRITE_BLOCK_ROWS]
             block = np.empty((picked.shape[0], dim), dtype=np.float32)
             in_lists = picked < from_lists
             block[in_lists] = old.vectors[source.list_rows[picked[in_lists]]]
             block[~in_lists] = delta.vectors[source.delta_slots[picked[~in_lists] - from_lists]]
-            writer.write(block)
+            writers[ROLE_VECTORS].write(block)
+            if int8_codes:
+                codes, scales = kernels.quantize_rows(read_only(block))
+                writers[ROLE_CODES].write(codes)
+                writers[ROLE_SCALES].write(scales)
     except BaseException:
-        writer.abort()
+        for writer in writers.values():
+            writer.abort()
         raise
-    files[ROLE_VECTORS] = writer.finish()
+    for role, writer in writers.items():
+        files[role] = writer.finish()
     files[ROLE_IDS] = write_array(name_of(ROLE_IDS), new_ids)
     files[ROLE_OFFSETS] = write_array(name_of(ROLE_OFFSETS), offsets)
     by_id = np.argsort(new_ids, kind="stable")
