@@ -437,7 +437,7 @@ class VectorSearchEngine:
         source = parsed.file
         if parsed.skipped_reason is not None:
             return _FileChange(source, [], "", skipped_reason=parsed.skipped_reason)
-        file_hash = content_hash(*(s.content_hash for s in parsed.symbols), source.rel_path)
+        file_hash = _file_hash(parsed.symbols, source.rel_path)
         record = self._catalog.files.get(source.rel_path)
         if record is not None and record.file_hash == file_hash and record.mtime_ns != -1:
             with self._state_lock:
@@ -474,7 +474,7 @@ class VectorSearchEngine:
                 return self.remove_file(relative)
             symbols = extract_symbols(data, relative, language)
             source = SourceFile(absolute, relative, language, size, mtime_ns)
-            file_hash = content_hash(*(s.content_hash for s in symbols), relative)
+            file_hash = _file_hash(symbols, relative)
             before = len(self._catalog.files.get(relative, FileRecord("", "", 0, 0, "")).symbol_ids)
             change = _FileChange(source, symbols, file_hash)
             embedded = self._apply([change], embedder=embedder)
@@ -834,6 +834,25 @@ class _MissCounter:
         if self._first:
             self.misses = total - done
             self._first = False
+
+
+def _file_hash(symbols: Sequence[Symbol], relative: str) -> str:
+    """What decides whether a file's records must be rewritten: its symbols and where they are.
+
+    A symbol's ``content_hash`` covers its embedding text but not its range, so
+    a line inserted above a function leaves every content hash as it was while
+    every range below moves; the ranges are hashed too, or the catalog would
+    keep the old locations.
+    """
+    return content_hash(
+        *(
+            f"{s.content_hash}:{s.range.start.line}:{s.range.start.character}:"
+            f"{s.range.end.line}:{s.range.end.character}:"
+            f"{s.selection_range.start.line}:{s.selection_range.start.character}"
+            for s in symbols
+        ),
+        relative,
+    )
 
 
 def _validated_query(text: str) -> str:
