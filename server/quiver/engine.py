@@ -198,6 +198,9 @@ class VectorSearchEngine:
         self.cache_dir = cache_dir or cache_dir_for(self.root, self.options.cache_root)
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
+        # The model a query loaded while a writer held the update lock (see _model_for_queries).
+        self._query_model: Embedder | None = None
+        self._query_model_lock = threading.Lock()
         self._update_lock = threading.RLock()
         self._state_lock = threading.RLock()
         self._state: Literal["starting", "indexing", "ready", "error"] = "starting"
@@ -228,6 +231,28 @@ class VectorSearchEngine:
                     self._embedder = self._embedder_factory()
                     self._open_vectors(self._embedder)
         return self._embedder
+
+    def _model_for_queries(self) -> Embedder:
+        """The model to embed a query with, without queueing behind a writer.
+
+        A writer loads the model under the update lock and may keep that lock
+        for minutes (a first index_tree); a search must not wait for it. While
+        a writer holds the lock, the factory is called here directly: a factory
+        that shares one model (the server's does) hands back the model the
+        writer is loading; another loads a second instance, once.
+        """
+        embedder = self._embedder
+        if embedder is not None:
+            return embedder
+        if self._update_lock.acquire(blocking=False):
+            try:
+                return self.embedder
+            finally:
+                self._update_lock.release()
+        with self._query_model_lock:
+            if self._query_model is None:
+                self._query_model = self._embedder_factory()
+            return self._query_model
 
     def _model_key(self, embedder: Embedder) -> str:
         return f"{embedder.model_id}@{embedder.weights_sha256[:16]}"
@@ -708,7 +733,7 @@ class VectorSearchEngine:
         semantic_ids: list[int] = []
         text_ids: list[int] = []
         if query.mode in ("semantic", "hybrid"):
-            query_vector = self.embedder.embed_query(text)
+            query_vector = self._model_for_queries().embed_query(text)
             semantic_ids = self._semantic_ids(query_vector, fetch, query)
         if query.mode in ("text", "hybrid"):
             with self._state_lock:
@@ -815,7 +840,6 @@ class VectorSearchEngine:
         """
         started = time.perf_counter()
         relative = self.relative_path(path)
-        self.embedder  # noqa: B018 - loads the model and opens the vectors
         with self._state_lock:
             enclosing = [
                 r for r in self._catalog.symbols_of(relative) if _contains(r.range, line, character)
@@ -826,8 +850,8 @@ class VectorSearchEngine:
                     "Place the cursor inside a function, method or class and try again.",
                 )
             target = min(enclosing, key=lambda r: _span(r.range))
-            assert self._vectors is not None
-            vector = self._vectors.reconstruct(VectorId(int(target.id)))
+            vectors = self._vectors
+            vector = vectors.reconstruct(VectorId(int(target.id))) if vectors else None
         if vector is None:
             raise InvalidQueryError(
                 f"{target.qualified_name} is not embedded yet.",

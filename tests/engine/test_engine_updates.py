@@ -7,6 +7,8 @@ deterministic hashing embedder, real files on disk and real Tantivy.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,34 @@ def test_names_only_workspace_symbols_never_add_semantic_matches(
     assert meaning_only
     assert all(r.retrievers == ("semantic",) for r in meaning_only)
     assert all(r.snippet == "" for r in meaning_only)
+
+
+def test_a_search_does_not_wait_for_an_index_run_that_is_loading_the_model(
+    polyglot_tree: Path, tmp_path: Path
+) -> None:
+    embedder = HashingEmbedder(dim=32)
+    release = threading.Event()
+    calls: list[str] = []
+
+    def slow_first_load() -> HashingEmbedder:
+        calls.append(threading.current_thread().name)
+        if len(calls) == 1:
+            release.wait(timeout=30)  # the index run "loads the model" until released
+        return embedder
+
+    engine = VectorSearchEngine(
+        polyglot_tree, embedder_factory=slow_first_load, cache_dir=tmp_path / "cache"
+    )
+    indexer = threading.Thread(target=engine.index_tree, name="indexer")
+    indexer.start()
+    try:
+        while not calls:
+            time.sleep(0.01)
+        response = engine.search(SearchQuery("retry a failed request", mode="semantic"))
+        assert response.partial is True
+        assert indexer.is_alive()  # answered while the index run still held the writer lock
+    finally:
+        release.set()
+        indexer.join(timeout=60)
+        engine.close()
+    assert calls == ["indexer", "MainThread"]
