@@ -6,9 +6,9 @@ deterministic hashing embedder, real files on disk and real Tantivy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
