@@ -98,7 +98,14 @@ class SearchQuery:
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    """One answer; the attributes ``quiver.lsp.convert`` turns into protocol JSON."""
+    """One answer; the attributes ``quiver.lsp.convert`` turns into protocol JSON.
+
+    ``score`` (higher is better): the cosine similarity in semantic mode and for
+    ``similar``, the BM25 score in text mode, the weighted reciprocal-rank
+    fusion in hybrid mode. The single-retriever scores are comparable across
+    indexes built with the same model, so a caller can merge several
+    workspaces' answers; fused scores are comparable within one answer only.
+    """
 
     symbol_id: SymbolId
     name: str
@@ -730,11 +737,11 @@ class VectorSearchEngine:
             )
         # Over-fetch so filters and fusion still leave `limit` answers.
         fetch = limit * (4 if (query.kinds or query.languages or query.paths) else 2)
-        semantic_ids: list[int] = []
-        text_ids: list[int] = []
+        semantic_hits: list[tuple[int, float]] = []
+        text_hits: list[tuple[int, float]] = []
         if query.mode in ("semantic", "hybrid"):
             query_vector = self._model_for_queries().embed_query(text)
-            semantic_ids = self._semantic_ids(query_vector, fetch, query)
+            semantic_hits = self._semantic_hits(query_vector, fetch, query)
         if query.mode in ("text", "hybrid"):
             with self._state_lock:
                 hits = self._text.search(
@@ -744,18 +751,21 @@ class VectorSearchEngine:
                     languages=list(query.languages) or None,
                     paths=list(query.paths) or None,
                 )
-            text_ids = [int(h.symbol_id) for h in hits]
+            text_hits = [(int(h.symbol_id), float(h.score)) for h in hits]
         if query.mode == "semantic":
-            ranked = [(i, 1.0 / (1 + r)) for r, i in enumerate(semantic_ids)]
+            ranked = semantic_hits
         elif query.mode == "text":
-            ranked = [(i, 1.0 / (1 + r)) for r, i in enumerate(text_ids)]
+            ranked = text_hits
         else:
             weights = DEFAULT_WEIGHTS[classify_query(text)]
             ranked = reciprocal_rank_fusion(
-                [(semantic_ids, weights.semantic), (text_ids, weights.text)]
+                [
+                    ([i for i, _ in semantic_hits], weights.semantic),
+                    ([i for i, _ in text_hits], weights.text),
+                ]
             )
-        found_by = {i: ("semantic",) for i in semantic_ids}
-        for i in text_ids:
+        found_by = {i: ("semantic",) for i, _ in semantic_hits}
+        for i, _ in text_hits:
             found_by[i] = (*found_by.get(i, ()), "text")
         results = self._results(ranked[:limit], found_by, snippets=snippets)
         return SearchResponse(
@@ -765,15 +775,22 @@ class VectorSearchEngine:
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
         )
 
-    def _semantic_ids(self, query_vector: np.ndarray, fetch: int, query: SearchQuery) -> list[int]:
+    def _semantic_hits(
+        self, query_vector: np.ndarray, fetch: int, query: SearchQuery
+    ) -> list[tuple[int, float]]:
+        """(symbol id, cosine similarity) of the nearest vectors passing the filters."""
         with self._state_lock:
             vectors = self._vectors
             if vectors is None or vectors.ntotal == 0:
                 return []
             k = fetch
             while True:
-                _, ids = vectors.search(query_vector[np.newaxis, :], min(k, vectors.ntotal))
-                kept = [int(i) for i in ids[0] if i >= 0 and self._passes(int(i), query)]
+                scores, ids = vectors.search(query_vector[np.newaxis, :], min(k, vectors.ntotal))
+                kept = [
+                    (int(i), float(score))
+                    for i, score in zip(ids[0], scores[0], strict=True)
+                    if i >= 0 and self._passes(int(i), query)
+                ]
                 if len(kept) >= fetch or k >= vectors.ntotal:
                     return kept[:fetch]
                 k *= 4
@@ -858,9 +875,9 @@ class VectorSearchEngine:
                 "Wait for indexing to finish (see `quiver/status`) and try again.",
             )
         query = SearchQuery(text=target.name, mode="semantic", limit=limit + 1)
-        ids = [i for i in self._semantic_ids(vector, limit + 1, query) if i != int(target.id)]
-        ranked = [(i, 1.0 / (1 + r)) for r, i in enumerate(ids[:limit])]
-        results = self._results(ranked, {i: ("semantic",) for i in ids})
+        hits = self._semantic_hits(vector, limit + 1, query)
+        ranked = [(i, score) for i, score in hits if i != int(target.id)][:limit]
+        results = self._results(ranked, {i: ("semantic",) for i, _ in ranked})
         return SearchResponse(
             tuple(results),
             partial=self._state != "ready",
