@@ -19,13 +19,14 @@ No LSP import: the server reports to the client through ``SessionListener``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -34,6 +35,7 @@ from typing import Literal, Protocol, TypeVar
 from quiver.catalog import SymbolRecord
 from quiver.embed.protocol import Embedder
 from quiver.engine import (
+    MAX_LIMIT,
     EngineOptions,
     IndexProgress,
     SearchQuery,
@@ -43,6 +45,7 @@ from quiver.engine import (
     reads_like_sentence,
 )
 from quiver.errors import InvalidQueryError, QuiverError
+from quiver.fusion import DEFAULT_WEIGHTS, classify_query, reciprocal_rank_fusion
 from quiver.lsp.changes import ChangeBatch, ChangeKind, ChangeQueue, PathChange
 from quiver.lsp.options import SearchMode, ServerOptions
 from quiver.lsp.watcher import FolderWatcher, WatchEvent, is_watched_file
@@ -349,19 +352,30 @@ class WorkspaceSession:
         """Fuzzy name matches (and semantic ones for a sentence), merged across folders.
 
         ``names``/``meaning`` as for ``VectorSearchEngine.workspace_symbols``.
-        Semantic matches come first, then name matches, each group by score.
-        Names only: a fraction of a millisecond per folder, never the model.
+        Semantic matches come first, then name matches (fuzzy scores are
+        comparable across folders). Names only: a fraction of a millisecond per
+        folder, never the model.
         """
-        semantic: list[SearchResult] = []
+        engines = self._engines()
         fuzzy: list[SearchResult] = []
-        for engine in self._engines():
-            results = self._guarded(
-                engine,
-                lambda e: e.workspace_symbols(query, limit=limit, names=names, meaning=meaning),
-            )
-            for result in results or ():
-                (semantic if result.retrievers else fuzzy).append(result)
-        return _unique([*_by_score(semantic), *_by_score(fuzzy)])[:limit]
+        if names:
+            for engine in engines:
+                found = self._guarded(
+                    engine,
+                    lambda e: e.workspace_symbols(query, limit=limit, names=True, meaning=False),
+                )
+                fuzzy.extend(found or ())
+        semantic: list[SearchResult] = []
+        if engines and (meaning if meaning is not None else reads_like_sentence(query)):
+            if len(engines) == 1:
+                semantic = engines[0].workspace_symbols(
+                    query, limit=limit, names=False, meaning=True
+                )
+            else:
+                with contextlib.suppress(InvalidQueryError):
+                    hybrid = SearchQuery(text=query, mode="hybrid", limit=limit)
+                    semantic = list(self._search_engines(engines, hybrid).results)
+        return _unique([*semantic, *_by_score(fuzzy)])[:limit]
 
     def wants_meaning(self, query: str) -> bool:
         """Whether ``workspace_symbols`` adds semantic matches for this query."""
@@ -391,12 +405,7 @@ class WorkspaceSession:
             languages=tuple(languages),
             paths=tuple(paths),
         )
-        responses = [
-            response
-            for engine in self._engines(required=True)
-            if (response := self._guarded(engine, lambda e: e.search(query))) is not None
-        ]
-        return self._merged(responses, limit, started)
+        return self._search_engines(self._engines(required=True), query, started)
 
     def similar(self, path: Path, line: int, character: int, *, limit: int) -> SearchResponse:
         """``quiver/similar``: code like the symbol enclosing the position, from the folder
@@ -525,18 +534,67 @@ class WorkspaceSession:
                 raise
             return None
 
-    def _merged(
-        self, responses: Sequence[SearchResponse], limit: int, started: float
+    def _search_engines(
+        self,
+        engines: Sequence[VectorSearchEngine],
+        query: SearchQuery,
+        started: float | None = None,
     ) -> SearchResponse:
-        if len(responses) == 1:
-            return responses[0]
-        results = _unique(_by_score(r for response in responses for r in response.results))
+        """One folder answers alone. Several: in a single mode their scores (cosine, BM25)
+        are comparable and merge directly; in hybrid mode each folder's semantic and text
+        rankings are merged first and fused once, as one index would have fused them
+        (fused scores of separate indexes are rank-based and would interleave blindly)."""
+        started = time.perf_counter() if started is None else started
+        if len(engines) == 1:
+            return engines[0].search(query)
+        # Several folders: the generation is the sum, which grows whenever any changes.
+        if query.mode == "hybrid":
+            fetch = replace(query, limit=min(MAX_LIMIT, query.limit * 2))
+            by_mode = {
+                mode: self._responses(engines, replace(fetch, mode=mode))
+                for mode in ("semantic", "text")
+            }
+            ranked = {mode: _unique(_by_score(_results(rs))) for mode, rs in by_mode.items()}
+            handles = {_key(r): n for n, r in enumerate(ranked["semantic"] + ranked["text"])}
+            weights = DEFAULT_WEIGHTS[classify_query(query.text)]
+            fused = reciprocal_rank_fusion(
+                [
+                    ([handles[_key(r)] for r in ranked["semantic"]], weights.semantic),
+                    ([handles[_key(r)] for r in ranked["text"]], weights.text),
+                ]
+            )
+            found: dict[tuple[str, int, int, str], SearchResult] = {}
+            retrievers: dict[tuple[str, int, int, str], tuple[str, ...]] = {}
+            for mode, results in ranked.items():
+                for result in results:
+                    found.setdefault(_key(result), result)
+                    retrievers[_key(result)] = (*retrievers.get(_key(result), ()), mode)
+            by_handle = {handle: key for key, handle in handles.items()}
+            merged = []
+            for handle, score in fused[: query.limit]:
+                key = by_handle[handle]
+                merged.append(replace(found[key], score=score, retrievers=retrievers[key]))
+            responses = [*by_mode["semantic"], *by_mode["text"]]
+            generation = sum(r.generation for r in by_mode["semantic"])
+        else:
+            responses = self._responses(engines, query)
+            merged = _unique(_by_score(_results(responses)))[: query.limit]
+            generation = sum(r.generation for r in responses)
         return SearchResponse(
-            results=tuple(results[:limit]),
+            results=tuple(merged),
             partial=any(r.partial for r in responses),
-            generation=sum(r.generation for r in responses),
+            generation=generation,
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
         )
+
+    def _responses(
+        self, engines: Sequence[VectorSearchEngine], query: SearchQuery
+    ) -> list[SearchResponse]:
+        return [
+            response
+            for engine in engines
+            if (response := self._guarded(engine, lambda e: e.search(query))) is not None
+        ]
 
     # -- the writer thread -----------------------------------------------------------
 
@@ -802,17 +860,22 @@ def _by_score(results: Iterable[SearchResult]) -> list[SearchResult]:
     return sorted(results, key=lambda r: -r.score)
 
 
+def _results(responses: Iterable[SearchResponse]) -> list[SearchResult]:
+    return [result for response in responses for result in response.results]
+
+
+def _key(result: SearchResult) -> tuple[str, int, int, str]:
+    """One symbol, whichever folder's index found it (nested folders index the same files)."""
+    start = result.selection_range.start
+    return (result.path, start.line, start.character, result.name)
+
+
 def _unique(results: Iterable[SearchResult]) -> list[SearchResult]:
-    """Drop repeats of one symbol (nested workspace folders index the same files)."""
+    """Drop repeats of one symbol, keeping the first."""
     seen: set[tuple[str, int, int, str]] = set()
     unique = []
     for result in results:
-        key = (
-            result.path,
-            result.selection_range.start.line,
-            result.selection_range.start.character,
-            result.name,
-        )
+        key = _key(result)
         if key not in seen:
             seen.add(key)
             unique.append(result)
