@@ -1,4 +1,4 @@
-"""``python -m quiver``: the same as the ``quiver`` command."""
+"""``python -m quiver``: the same command line as the ``quiver`` script."""
 
 import sys
 

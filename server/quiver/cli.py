@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_symbols_command(commands)
     add_engine_commands(commands)
+    _add_serve_command(commands)
     return parser
 
 
@@ -66,6 +67,52 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _configure_logging(verbosity: int) -> None:
     level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(message)s")
+
+
+# --- quiver serve -----------------------------------------------------------
+
+
+def _add_serve_command(commands: Any) -> None:
+    command = commands.add_parser(
+        "serve",
+        help="run the language server (stdio by default)",
+        description=(
+            "Run Quiver's language server: workspace symbols and semantic search for any "
+            "LSP editor. Logs go to stderr; see docs/protocol.md for the protocol."
+        ),
+    )
+    transport = command.add_mutually_exclusive_group()
+    transport.add_argument(
+        "--stdio", action="store_true", help="speak LSP on stdin/stdout (the default)"
+    )
+    transport.add_argument(
+        "--tcp", type=int, metavar="PORT", help="listen on a TCP port instead (for debugging)"
+    )
+    command.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on with --tcp (default 127.0.0.1)"
+    )
+    command.set_defaults(handler=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from quiver.lsp.server import serve_stdio, serve_tcp
+
+    # The server reports progress and problems to the client; stderr gets Quiver's
+    # own info lines (the editor's server log), and pygls's chatter only with -vv.
+    if args.verbose == 0:
+        logging.getLogger("quiver").setLevel(logging.INFO)
+    if args.tcp is not None:
+        if not 0 < args.tcp < 65536:
+            print(
+                f"quiver: --tcp {args.tcp} is not a port number.\n"
+                "Suggestion: pick a free port between 1024 and 65535, e.g. --tcp 2087.",
+                file=sys.stderr,
+            )
+            return 2
+        serve_tcp(args.host, args.tcp)
+    else:
+        serve_stdio()
+    return 0
 
 
 # --- quiver symbols ---------------------------------------------------------

@@ -6,8 +6,9 @@ each conversion is written once.
 
 * ``to_*`` functions: ``quiver.symbols`` records → ``lsprotocol.types``
   (positions, ranges, kinds, ``SymbolInformation``, ``WorkspaceSymbol``,
-  hierarchical ``DocumentSymbol`` trees) and search results → the JSON of
-  ``quiver/search`` (``docs/protocol.md``).
+  hierarchical ``DocumentSymbol`` trees), search results → ``workspace/symbol``
+  entries and the JSON of ``quiver/search``, and the session's status → the
+  JSON of ``quiver/status`` (``docs/protocol.md``).
 * ``*_from_json`` functions: the params of Quiver's custom requests → typed
   records, raising ``InvalidQueryError`` (shown to the user, answered with
   ``-32602`` InvalidParams) for malformed input.
@@ -25,7 +26,8 @@ import re
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias, TypeGuard
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeGuard
 
 from lsprotocol import types as lsp
 
@@ -33,8 +35,12 @@ from quiver.errors import InvalidQueryError
 from quiver.lsp.options import MAX_SEARCH_LIMIT, SearchMode, ServerOptions
 from quiver.symbols import Position, Range, Symbol, SymbolKind
 
+if TYPE_CHECKING:  # the session imports the engine: not at the server's start-up
+    from quiver.lsp.session import SessionStatus
+
 __all__ = [
     "JsonObject",
+    "OutlineSymbol",
     "SearchParams",
     "SearchResultLike",
     "SimilarParams",
@@ -45,7 +51,9 @@ __all__ = [
     "search_params_from_json",
     "search_response_to_json",
     "search_result_to_json",
+    "search_result_to_symbol_information",
     "similar_params_from_json",
+    "status_to_json",
     "to_document_symbols",
     "to_location",
     "to_lsp_position",
@@ -54,6 +62,7 @@ __all__ = [
     "to_symbol_information",
     "to_workspace_symbol",
     "uri_to_path",
+    "workspace_folder_paths",
 ]
 
 JsonObject: TypeAlias = dict[str, Any]
@@ -123,6 +132,19 @@ def _uri_to_path(uri: str, *, windows: bool) -> str | None:
     if not local:
         return None
     return os.fsdecode(raw_path) or "/"
+
+
+def workspace_folder_paths(
+    folders: Sequence[lsp.WorkspaceFolder] | None, root_uri: str | None, root_path: str | None
+) -> list[Path]:
+    """The local workspace folders a client named: ``workspaceFolders`` when given, else
+    ``rootUri``, else the deprecated ``rootPath``; non-file URIs are left out, duplicates
+    dropped, order kept."""
+    uris = [folder.uri for folder in folders] if folders else [root_uri] if root_uri else []
+    paths = [path for uri in uris if (path := uri_to_path(uri)) is not None]
+    if not uris and root_path:
+        paths = [root_path]
+    return [Path(path) for path in dict.fromkeys(paths)]
 
 
 # --- positions, ranges, kinds ---------------------------------------------------------------
@@ -201,7 +223,25 @@ def _contains(outer: Range, inner: Range) -> bool:
     ) and (inner.end.line, inner.end.character) <= (outer.end.line, outer.end.character)
 
 
-def _is_parent(parent: Symbol, child: Symbol) -> bool:
+class OutlineSymbol(Protocol):
+    """What a document-symbol tree needs of a symbol: an extracted ``Symbol`` or the
+    engine's indexed record of one."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> SymbolKind: ...
+    @property
+    def container(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+    @property
+    def range(self) -> Range: ...
+    @property
+    def selection_range(self) -> Range: ...
+
+
+def _is_parent(parent: OutlineSymbol, child: OutlineSymbol) -> bool:
     """Whether ``child`` nests inside ``parent``: its range lies within the
     parent's, and where the two ranges are identical, its container names the
     parent (``container`` ends with the parent's name)."""
@@ -215,11 +255,11 @@ def _is_parent(parent: Symbol, child: Symbol) -> bool:
 
 @dataclass(slots=True)
 class _Node:
-    symbol: Symbol
+    symbol: OutlineSymbol
     children: list[_Node]
 
 
-def to_document_symbols(symbols: Iterable[Symbol]) -> list[lsp.DocumentSymbol]:
+def to_document_symbols(symbols: Iterable[OutlineSymbol]) -> list[lsp.DocumentSymbol]:
     """The hierarchical ``textDocument/documentSymbol`` answer for one file.
 
     Nesting comes from the ranges: each symbol becomes a child of the
@@ -321,6 +361,21 @@ def search_result_to_json(result: SearchResultLike) -> JsonObject:
     }
 
 
+def search_result_to_symbol_information(result: SearchResultLike) -> lsp.SymbolInformation:
+    """A ``workspace/symbol`` entry for a search result, with its full location.
+
+    ``SymbolInformation`` rather than ``WorkspaceSymbol``: every client reads
+    it, and with the range known there is nothing for ``workspaceSymbol/resolve``
+    to add.
+    """
+    return lsp.SymbolInformation(
+        name=result.name or "<anonymous>",
+        kind=to_lsp_symbol_kind(result.kind),
+        location=lsp.Location(uri=path_to_uri(result.path), range=to_lsp_range(result.range)),
+        container_name=result.container or None,
+    )
+
+
 def search_response_to_json(
     results: Iterable[SearchResultLike], *, partial: bool, generation: int, elapsed_ms: float
 ) -> JsonObject:
@@ -334,6 +389,27 @@ def search_response_to_json(
         "partial": partial,
         "generation": generation,
         "elapsedMs": round(elapsed_ms, 3),
+    }
+
+
+# --- quiver/status ----------------------------------------------------------------------------
+
+
+def status_to_json(status: SessionStatus) -> JsonObject:
+    """The ``StatusResponse`` of ``quiver/status`` (and ``quiver/statusChanged``)."""
+    return {
+        "state": status.state,
+        "message": status.message,
+        "role": status.role,
+        "workspaceFolders": [path_to_uri(folder) for folder in status.folders],
+        "files": status.files,
+        "filesIndexed": status.files_indexed,
+        "symbols": status.symbols,
+        "generation": status.generation,
+        "model": {"id": status.model_id, "dim": status.dim},
+        "cacheDir": str(status.cache_dir),
+        "diskBytes": status.disk_bytes,
+        "lastUpdate": status.last_update.isoformat() if status.last_update else None,
     }
 
 
