@@ -20,12 +20,14 @@ import platform
 import shutil
 import sysconfig
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from quiver.embed.model import load_default_embedder
 from quiver.engine import EngineOptions, SearchQuery, SearchResult, VectorSearchEngine
-from quiver.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, reciprocal_rank_fusion
+from quiver.fusion import classify_query, reciprocal_rank_fusion
+from quiver.ids import VectorId
 
 HERE = Path(__file__).parent
 QUERIES = HERE / "queries" / "stdlib.json"
@@ -90,10 +92,20 @@ def main() -> None:
     index_seconds = time.perf_counter() - started
     symbols_by_id = {int(r.id): r for r in engine._catalog}
 
-    per_mode: dict[str, list[int | None]] = {"text": [], "semantic": [], "hybrid": []}
-    rankings: list[tuple[list[int], list[int], set[int], QueryShape]] = []
+    # Name queries: the answer's own name, as a user types it into Ctrl+T or search.
+    name_queries = [
+        {**item, "query": item["qualified_name"].rsplit(".", 1)[-1], "type": "name"}
+        for item in queries
+    ]
+    items = [{**item, "type": "sentence"} for item in queries] + name_queries
+    per_mode: dict[str, dict[str, list[int | None]]] = {
+        kind: {"text": [], "semantic": [], "hybrid": []} for kind in ("sentence", "name")
+    }
+    candidates: list[dict[str, object]] = []
     missing = []
-    for item in queries:
+    vectors = engine._vectors
+    assert vectors is not None
+    for item in items:
         answers = {
             key
             for key, record in symbols_by_id.items()
@@ -106,62 +118,111 @@ def main() -> None:
         if not answers:
             missing.append(item)
             continue
-        ranked: dict[str, list[int]] = {}
+        hits: dict[str, list[tuple[int, float]]] = {}
         for mode in ("text", "semantic", "hybrid"):
             limit = TOP_K if mode == "hybrid" else CANDIDATES
             response = engine.search(SearchQuery(item["query"], mode=mode, limit=limit))  # type: ignore[arg-type]
-            ranked[mode] = [int(r.symbol_id) for r in response.results]
-            per_mode[mode].append(first_hit(ranked[mode], answers))
-        rankings.append(
-            (ranked["semantic"], ranked["text"], answers, classify_query(item["query"]))
+            hits[mode] = [(int(r.symbol_id), r.score) for r in response.results]
+            per_mode[item["type"]][mode].append(first_hit([i for i, _ in hits[mode]], answers))
+        # Exact cosine of every text hit too, so score fusion can be evaluated offline.
+        query_vector = embedder.embed_query(item["query"])
+        text_cosines = []
+        for key, _ in hits["text"]:
+            stored = vectors.reconstruct(VectorId(key))
+            text_cosines.append(float(stored @ query_vector) if stored is not None else 0.0)
+        candidates.append(
+            {
+                "type": item["type"],
+                "shape": classify_query(item["query"]).value,
+                "answers": sorted(answers),
+                "semantic": hits["semantic"],
+                "text": hits["text"],
+                "text_cosines": text_cosines,
+            }
         )
     engine.close()
 
-    sweep = []
-    for text_weight in (0.0, 0.05, 0.1, 0.125, 0.2, 0.25, 0.35, 0.5, 0.75, 1.0):
-        ranks = [
-            first_hit(
-                [key for key, _ in reciprocal_rank_fusion([(sem, 1.0), (txt, text_weight)])],
-                answers,
-            )
-            for sem, txt, answers, _ in rankings
-        ]
-        sweep.append({"text_weight": text_weight, **summarise(ranks)})
-
+    strategies = evaluate_strategies(candidates)
     result = {
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "files": files,
         "symbols": report.symbols_total,
-        "queries": len(rankings),
+        "queries": {kind: len(per_mode[kind]["text"]) for kind in per_mode},
         "queries_without_answer_in_index": [m["query"] for m in missing],
         "index_seconds": round(index_seconds, 1),
-        "modes": {mode: summarise(ranks) for mode, ranks in per_mode.items()},
-        "sentence_weights": {
-            "semantic": DEFAULT_WEIGHTS[QueryShape.SENTENCE].semantic,
-            "text": DEFAULT_WEIGHTS[QueryShape.SENTENCE].text,
+        "modes": {
+            kind: {mode: summarise(ranks) for mode, ranks in modes.items()}
+            for kind, modes in per_mode.items()
         },
-        "text_weight_sweep": sweep,
+        "all": {
+            mode: summarise(per_mode["sentence"][mode] + per_mode["name"][mode])
+            for mode in ("text", "semantic", "hybrid")
+        },
+        "strategies": strategies,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1))
+    (DATA / "quality-candidates.json").write_text(json.dumps(candidates))
     if args.json:
         print(json.dumps(result))
         return
     print(
-        f"{result['queries']} queries over {result['symbols']:,} symbols "
+        f"{sum(result['queries'].values())} queries over {result['symbols']:,} symbols "  # type: ignore[attr-defined]
         f"({files} files), indexed in {index_seconds:.0f} s"
     )
-    print(f"{'mode':<10}{'MRR@10':>10}{'recall@10':>12}")
-    for mode, scores in result["modes"].items():  # type: ignore[attr-defined]
-        print(f"{mode:<10}{scores['mrr@10']:>10.3f}{scores['recall@10']:>12.3f}")
-    print("\nhybrid, semantic weight 1.0, text weight swept:")
-    for row in sweep:
-        print(
-            f"  text {row['text_weight']:<6} MRR@10 {row['mrr@10']:.3f}  "
-            f"R@10 {row['recall@10']:.3f}"
-        )
+    print(f"{'queries':<10}{'mode':<10}{'MRR@10':>10}{'recall@10':>12}")
+    for kind, modes in result["modes"].items():  # type: ignore[attr-defined]
+        for mode, scores in modes.items():
+            print(f"{kind:<10}{mode:<10}{scores['mrr@10']:>10.3f}{scores['recall@10']:>12.3f}")
+    for mode, scores in result["all"].items():  # type: ignore[attr-defined]
+        print(f"{'all':<10}{mode:<10}{scores['mrr@10']:>10.3f}{scores['recall@10']:>12.3f}")
+    print("\nfusion strategies (MRR@10 sentence / name / all):")
+    for name, row in strategies.items():
+        print(f"  {name:<34}{row['sentence']:.3f} / {row['name']:.3f} / {row['all']:.3f}")
     if missing:
         print(f"\n{len(missing)} queries have no answer in the index: {missing}")
+
+
+def evaluate_strategies(candidates: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """MRR@10 of fusion strategies, computed offline from the dumped candidate lists."""
+
+    def mrr(rank_of: Callable[[dict[str, Any]], list[int]], kind: str) -> float:
+        chosen = [c for c in candidates if kind == "all" or c["type"] == kind]
+        ranks = [first_hit(rank_of(c), set(c["answers"])) for c in chosen]
+        return summarise(ranks)["mrr@10"] if ranks else 0.0
+
+    def rrf(weight_text: float) -> Callable[[dict[str, Any]], list[int]]:
+        def rank(c: dict[str, Any]) -> list[int]:
+            sem = [i for i, _ in c["semantic"]]
+            txt = [i for i, _ in c["text"]]
+            return [k for k, _ in reciprocal_rank_fusion([(sem, 1.0), (txt, weight_text)])]
+
+        return rank
+
+    def scores(weight_text: float) -> Callable[[dict[str, Any]], list[int]]:
+        """cosine + weight · BM25 / max BM25, over the union (text hits get their exact cosine)."""
+
+        def rank(c: dict[str, Any]) -> list[int]:
+            combined = {i: s for i, s in c["semantic"]}
+            top = max((s for _, s in c["text"]), default=0.0) or 1.0
+            for (i, bm25), cosine in zip(c["text"], c["text_cosines"], strict=True):
+                combined[i] = cosine + weight_text * bm25 / top
+            return sorted(combined, key=lambda i: -combined[i])
+
+        return rank
+
+    table: dict[str, Callable[[dict[str, Any]], list[int]]] = {
+        "semantic only": lambda c: [i for i, _ in c["semantic"]],
+        "text only": lambda c: [i for i, _ in c["text"]],
+    }
+    for w in (0.1, 0.25, 0.5, 1.0):
+        table[f"rrf text weight {w}"] = rrf(w)
+    for w in (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5):
+        table[f"score fusion text weight {w}"] = scores(w)
+    return {
+        name: {kind: mrr(rank, kind) for kind in ("sentence", "name", "all")}
+        for name, rank in table.items()
+    }
 
 
 if __name__ == "__main__":

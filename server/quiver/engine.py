@@ -43,7 +43,13 @@ from quiver.catalog import Catalog, FileRecord, SymbolRecord
 from quiver.embed.batch import embed_symbols
 from quiver.embed.cache import EmbeddingCache
 from quiver.embed.protocol import Embedder
-from quiver.errors import FileSkippedError, InvalidQueryError, QuiverError
+from quiver.errors import (
+    FileSkippedError,
+    IndexCorruptError,
+    IndexFormatError,
+    InvalidQueryError,
+    QuiverError,
+)
 from quiver.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, reciprocal_rank_fusion
 from quiver.fuzzy import NameIndex
 from quiver.ids import ClusterId, SymbolId, VectorId
@@ -214,15 +220,28 @@ class VectorSearchEngine:
         # Applied changes not yet committed to disk (see ``flush``).
         self._unflushed = False
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self._catalog = Catalog.load(self._catalog_dir)
+        try:
+            self._catalog = Catalog.load(self._catalog_dir)
+            self._text = DocumentIndex.open(self.cache_dir / "text")
+        except (IndexFormatError, IndexCorruptError) as error:
+            # Another Quiver version or a damaged file: rebuild from the sources. The
+            # embedding cache is kept, so nothing already embedded is embedded again.
+            log.warning("Rebuilding the index of %s: %s", self.root, error)
+            self._reset_cache()
+            self._catalog = Catalog()
+            self._text = DocumentIndex.open(self.cache_dir / "text")
         self._vectors: IVFIndex | None = self._open_existing_vectors()
-        self._text = DocumentIndex.open(self.cache_dir / "text")
         self._names: NameIndex[int] = NameIndex()
         self._names.add([int(s.id) for s in self._catalog], [s.name for s in self._catalog])
         self._embedding_cache: EmbeddingCache | None = None
         self._needs_full_check = True
 
     # -- lifecycle -------------------------------------------------------
+
+    def _reset_cache(self) -> None:
+        """Remove the catalog, text and vector indexes (not the embedding cache)."""
+        for name in ("catalog", "text", "vectors"):
+            shutil.rmtree(self.cache_dir / name, ignore_errors=True)
 
     @property
     def _catalog_dir(self) -> Path:
