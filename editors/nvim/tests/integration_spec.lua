@@ -59,9 +59,14 @@ end
 local function quiver_search(query)
   vim.fn.setqflist({}, " ", { title = "", items = {} })
   vim.cmd("QuiverSearch " .. query)
+  -- The list is titled with the query itself, without the --options before it.
+  local words = vim.tbl_filter(function(word)
+    return word:sub(1, 2) ~= "--"
+  end, vim.split(query, "%s+", { trimempty = true }))
+  local title = "Quiver: " .. table.concat(words, " ")
   return wait_for("quickfix results for " .. query, 10000, function()
     local qf = vim.fn.getqflist({ title = 1, items = 1 })
-    if qf.title == "Quiver: " .. query then
+    if qf.title == title then
       return qf
     end
   end)
