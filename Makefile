@@ -18,7 +18,8 @@ setup: $(STAMP)
 
 # Index this repository and answer a semantic search over it.
 demo: setup
-	$(BIN)/quiver symbols server/quiver --limit 15
+	$(BIN)/quiver index .
+	$(BIN)/quiver search . "$(DEMO_QUERY)"
 
 lint: setup
 	$(BIN)/ruff check server tests benchmarks
@@ -32,7 +33,7 @@ unit: setup
 test: lint typecheck unit
 
 bench: setup
-	$(BIN)/python benchmarks/parse.py
+	for b in parse embed ivf text fuzzy search quality; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) .quiver-cache .mypy_cache .ruff_cache .pytest_cache

@@ -42,3 +42,7 @@ class ModelUnavailableError(QuiverError):
 
 class FileSkippedError(QuiverError):
     """A file that is deliberately not indexed (binary, too large, vanished...)."""
+
+
+class IndexLockedError(QuiverError):
+    """Another writer (in this process or another) holds the index's writer lock."""

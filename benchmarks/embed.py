@@ -1,0 +1,231 @@
+"""Embedding throughput and query latency, against raw ONNX Runtime on the same model and texts.
+
+Real symbol texts (the standard library, read with ``ast``) are embedded cold
+(no cache) through ``OnnxEmbedder.embed_documents`` and through a bare
+``tokenizers`` + ``onnxruntime.InferenceSession`` pipeline with the same model
+file, the same threads, the same truncation and the same length-sorted batches.
+Runs alternate between the two so machine noise hits both alike; the median of
+``--runs`` runs is reported. Query latency: ``embed_query`` on short queries.
+
+    PYTHONPATH=server:benchmarks python benchmarks/embed.py [--texts 480] [--runs 3]
+
+Prints a table and writes ``benchmarks/results/embed.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from quiver.embed.batch import embed_symbols
+from quiver.embed.model import TOKENIZER_DIR, OnnxEmbedder, default_model_files
+from quiver.embed.text import symbol_text
+from quiver.symbols import Symbol
+from stdlib_symbols import DISTRACTOR_MODULES, stdlib_symbols
+
+RESULTS = Path(__file__).parent / "results" / "embed.json"
+QUERIES = [
+    "parse a url",
+    "retry failed http requests",
+    "read config file",
+    "compute checksum",
+    "where do we split identifiers into words",
+]
+
+
+class RawOnnx:
+    """The same model with nothing in between: tokenizers, one ORT session, mean pooling."""
+
+    def __init__(self, threads: int, max_tokens: int) -> None:
+        self.tokenizer = Tokenizer.from_file(str(TOKENIZER_DIR / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=max_tokens)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = threads
+        self.session = ort.InferenceSession(
+            str(default_model_files().onnx_path),
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
+        )
+
+    def run(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        hidden = self.session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
+
+    def embed(self, texts: Sequence[str], batches: list[list[int]]) -> np.ndarray:
+        result = np.empty((len(texts), 384), dtype=np.float32)
+        for batch in batches:
+            result[batch] = self.run([texts[i] for i in batch])
+        return result
+
+
+def sample_symbols(count: int) -> list[Symbol]:
+    """``count`` symbols spread evenly over the distractor modules (a realistic length mix)."""
+    symbols = stdlib_symbols(DISTRACTOR_MODULES)
+    step = max(1, len(symbols) // count)
+    return symbols[::step][:count]
+
+
+def timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = function()
+    return time.perf_counter() - started, value
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=480)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--query-iterations", type=int, default=300)
+    parser.add_argument(
+        "--sweep-batch-tokens",
+        action="store_true",
+        help="also time embed_documents with several batch token budgets (one run each)",
+    )
+    arguments = parser.parse_args()
+
+    symbols = sample_symbols(arguments.texts)
+    texts = [symbol_text(symbol) for symbol in symbols]
+    load_seconds, embedder = timed(lambda: OnnxEmbedder(threads=arguments.threads))
+    raw = RawOnnx(embedder.threads, embedder.max_tokens)
+    batches = embedder.length_sorted_batches(texts)
+    tokens = [len(e.ids) for e in raw.tokenizer.encode_batch(texts)]
+    padded = sum(len(batch) * max(tokens[i] for i in batch) for batch in batches)
+
+    # warm-up: first runs allocate arenas and page the weights in
+    embedder.embed_documents(texts[:32])
+    raw.embed(texts[:32], [list(range(32))])
+
+    quiver_seconds: list[float] = []
+    raw_seconds: list[float] = []
+    for _ in range(arguments.runs):
+        seconds, quiver_vectors = timed(lambda: embedder.embed_documents(texts))
+        quiver_seconds.append(seconds)
+        seconds, raw_vectors = timed(lambda: raw.embed(texts, batches))
+        raw_seconds.append(seconds)
+    agreement = float(np.min(np.sum(quiver_vectors * raw_vectors, axis=1)))
+    symbols_seconds, _ = timed(lambda: embed_symbols(embedder, symbols))
+    fixed_order = [list(range(i, min(i + 32, len(texts)))) for i in range(0, len(texts), 32)]
+    unsorted_seconds, _ = timed(lambda: raw.embed(texts, fixed_order))
+
+    sweep: dict[int, float] = {}
+    if arguments.sweep_batch_tokens:
+        for budget in (1024, 2048, 4096, 8192):
+            variant = OnnxEmbedder(threads=embedder.threads, batch_tokens=budget)
+            seconds, _ = timed(lambda variant=variant: variant.embed_documents(texts))
+            sweep[budget] = len(texts) / seconds
+
+    latencies: list[float] = []
+    raw_latencies: list[float] = []
+    for query in QUERIES * 4:  # warm-up
+        embedder.embed_query(query)
+    for iteration in range(arguments.query_iterations):
+        query = QUERIES[iteration % len(QUERIES)]
+        seconds, _ = timed(lambda query=query: embedder.embed_query(query))
+        latencies.append(seconds * 1000)
+        seconds, _ = timed(lambda query=query: raw.run([query]))
+        raw_latencies.append(seconds * 1000)
+
+    # The server answers queries while a worker thread indexes: the session is shared.
+    busy_latencies: list[float] = []
+    indexing = threading.Thread(target=lambda: embedder.embed_documents(texts[-160:]))
+    indexing.start()
+    while indexing.is_alive():
+        seconds, _ = timed(lambda: embedder.embed_query(QUERIES[len(busy_latencies) % 5]))
+        busy_latencies.append(seconds * 1000)
+        time.sleep(0.005)
+    indexing.join()
+
+    n = len(texts)
+    quiver_rate = n / statistics.median(quiver_seconds)
+    raw_rate = n / statistics.median(raw_seconds)
+    result: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f} at the end (shared machine), "
+        f"python {platform.python_version()}, onnxruntime {ort.__version__}",
+        "model_id": embedder.model_id,
+        "threads": embedder.threads,
+        "texts": n,
+        "median_tokens": statistics.median(tokens),
+        "padding_overhead": round(padded / sum(tokens) - 1, 3),
+        "batches": len(batches),
+        "runs": arguments.runs,
+        "model_load_seconds": round(load_seconds, 3),
+        "quiver_symbols_per_second": round(quiver_rate, 1),
+        "raw_onnx_symbols_per_second": round(raw_rate, 1),
+        "quiver_vs_raw": round(quiver_rate / raw_rate, 3),
+        "embed_symbols_per_second": round(n / symbols_seconds, 1),
+        "raw_unsorted_batches_of_32_per_second": round(n / unsorted_seconds, 1),
+        "min_cosine_quiver_vs_raw": round(agreement, 5),
+        "query_ms_p50": round(percentile(latencies, 0.5), 2),
+        "query_ms_p99": round(percentile(latencies, 0.99), 2),
+        "query_ms_p50_while_indexing": round(percentile(busy_latencies, 0.5), 2),
+        "query_ms_p99_while_indexing": round(percentile(busy_latencies, 0.99), 2),
+        "raw_query_ms_p50": round(percentile(raw_latencies, 0.5), 2),
+        "raw_query_ms_p99": round(percentile(raw_latencies, 0.99), 2),
+        "batch_token_sweep_symbols_per_second": sweep,
+        "all_runs_seconds": {"quiver": quiver_seconds, "raw": raw_seconds},
+    }
+
+    print(
+        f"{n} stdlib symbol texts, median {result['median_tokens']} tokens, "
+        f"{len(batches)} batches, padding +{result['padding_overhead']:.0%}, "
+        f"{embedder.threads} threads, median of {arguments.runs} runs"
+    )
+    print("| measure | value |")
+    print("| --- | ---: |")
+    rows = [
+        ("model load (fastembed import + session)", f"{load_seconds:.2f} s"),
+        ("OnnxEmbedder.embed_documents, cold", f"{quiver_rate:.1f} symbols/s"),
+        ("raw ONNX Runtime, same batches", f"{raw_rate:.1f} symbols/s"),
+        ("quiver / raw", f"{quiver_rate / raw_rate:.1%}"),
+        (
+            "embed_symbols (texts + hashes + model), no cache",
+            f"{n / symbols_seconds:.1f} symbols/s",
+        ),
+        ("raw, input order, batches of 32 (no sorting)", f"{n / unsorted_seconds:.1f} symbols/s"),
+        ("query embedding p50 / p99", f"{result['query_ms_p50']} / {result['query_ms_p99']} ms"),
+        (
+            "query p50 / p99 while another thread indexes",
+            f"{result['query_ms_p50_while_indexing']} / {result['query_ms_p99_while_indexing']} ms",
+        ),
+        ("raw query p50 / p99", f"{result['raw_query_ms_p50']} / {result['raw_query_ms_p99']} ms"),
+        ("min cosine(quiver, raw)", f"{agreement:.5f}"),
+    ]
+    rows += [(f"batch budget {b} tokens", f"{rate:.1f} symbols/s") for b, rate in sweep.items()]
+    for label, value in rows:
+        print(f"| {label} | {value} |")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

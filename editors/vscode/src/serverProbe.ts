@@ -1,0 +1,38 @@
+/**
+ * Runs `<server> --version` before starting the language server, so that a
+ * missing or outdated install gets a clear message instead of a crashed client.
+ * Node only (child_process), no `vscode` import.
+ */
+import { execFile } from "node:child_process";
+import { classifyProbe, versionArgs, type ProbeResult, type ServerCommand } from "./serverCommand";
+
+/**
+ * Runs the version command with `timeoutMs` as its limit and classifies the
+ * answer. Costs one process start (the Python interpreter's import time).
+ */
+export function probeServer(
+  server: ServerCommand,
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    execFile(
+      server.command,
+      versionArgs(server),
+      { timeout: options.timeoutMs ?? 15_000, env: options.env, cwd: options.cwd, windowsHide: true },
+      (error, stdout, stderr) => {
+        const errno = error as (NodeJS.ErrnoException & { killed?: boolean }) | null;
+        if (errno !== null && typeof errno.code === "string") {
+          // A string code is a spawn failure (ENOENT, EACCES); a numeric one is an exit code.
+          resolve(classifyProbe({ spawnError: errno }));
+          return;
+        }
+        if (errno?.killed === true) {
+          resolve({ kind: "broken", detail: "`--version` did not answer in time" });
+          return;
+        }
+        const exitCode = errno === null ? 0 : typeof errno.code === "number" ? errno.code : 1;
+        resolve(classifyProbe({ exitCode, stdout: String(stdout), stderr: String(stderr) }));
+      },
+    );
+  });
+}

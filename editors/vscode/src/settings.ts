@@ -1,0 +1,31 @@
+/**
+ * The `quiver.*` settings the server receives as `initializationOptions`.
+ * No `vscode` import: the caller passes the values it read.
+ */
+import type { InitializationOptions } from "./protocol";
+
+export interface QuiverSettings {
+  cacheDir?: string;
+  exclude?: string[];
+  searchLimit?: number;
+}
+
+/**
+ * The `initializationOptions` for `initialize`: unset or empty settings are
+ * left out so the server keeps its own defaults.
+ */
+export function initializationOptions(settings: QuiverSettings): InitializationOptions {
+  const options: InitializationOptions = {};
+  const cacheDir = settings.cacheDir?.trim() ?? "";
+  if (cacheDir !== "") {
+    options.cacheDir = cacheDir;
+  }
+  const exclude = (settings.exclude ?? []).map((pattern) => pattern.trim()).filter((p) => p !== "");
+  if (exclude.length > 0) {
+    options.exclude = exclude;
+  }
+  if (settings.searchLimit !== undefined) {
+    options.search = { limit: Math.min(200, Math.max(1, Math.round(settings.searchLimit))) };
+  }
+  return options;
+}

@@ -1,0 +1,55 @@
+// Runs `--version` on small real executables to check the process handling
+// (exit codes, spawn errors, timeouts); the classification itself is covered
+// in serverCommand.test.ts.
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { probeServer } from "../../src/serverProbe";
+import type { ServerCommand } from "../../src/serverCommand";
+
+let dir: string;
+
+function script(name: string, body: string): ServerCommand {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return { command: file, prefixArgs: [], source: "serverPath" };
+}
+
+describe("probeServer", { skip: process.platform === "win32" ? "needs /bin/sh" : false }, () => {
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-probe-"));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("reads the version a working executable prints", async () => {
+    const server = script("good", 'echo "quiver 0.4.2"');
+    assert.deepEqual(await probeServer(server), { kind: "ok", version: "0.4.2" });
+  });
+
+  it("reports a path that does not exist as missing", async () => {
+    const server: ServerCommand = { command: path.join(dir, "nope"), prefixArgs: [], source: "serverPath" };
+    assert.equal((await probeServer(server)).kind, "missing");
+  });
+
+  it("reports a non-zero exit with its stderr", async () => {
+    const server = script("crash", 'echo "ImportError: numpy" >&2; exit 3');
+    assert.deepEqual(await probeServer(server), { kind: "broken", detail: "ImportError: numpy" });
+  });
+
+  it("gives up on an executable that hangs", async () => {
+    const server = script("hang", "exec sleep 10");
+    const result = await probeServer(server, { timeoutMs: 200 });
+    assert.equal(result.kind, "broken");
+  });
+
+  it("passes the -m quiver prefix to an interpreter", async () => {
+    const server = script(
+      "python",
+      'if [ "$*" = "-m quiver --version" ]; then echo "quiver 0.2.0"; else echo "args: $*" >&2; exit 2; fi',
+    );
+    const result = await probeServer({ ...server, prefixArgs: ["-m", "quiver"], source: "pythonPath" });
+    assert.deepEqual(result, { kind: "ok", version: "0.2.0" });
+  });
+});

@@ -1,0 +1,27 @@
+import { strict as assert } from "node:assert";
+import { describe, it } from "node:test";
+import { initializationOptions } from "../../src/settings";
+
+describe("initializationOptions", () => {
+  it("sends only the search limit for default settings", () => {
+    assert.deepEqual(initializationOptions({ cacheDir: "", exclude: [], searchLimit: 50 }), {
+      search: { limit: 50 },
+    });
+  });
+
+  it("passes the cache directory and exclude patterns, trimmed", () => {
+    assert.deepEqual(
+      initializationOptions({ cacheDir: " /tmp/q ", exclude: ["**/gen/**", "  "], searchLimit: 20 }),
+      { cacheDir: "/tmp/q", exclude: ["**/gen/**"], search: { limit: 20 } },
+    );
+  });
+
+  it("keeps the limit within what the server accepts", () => {
+    assert.deepEqual(initializationOptions({ searchLimit: 1000 }), { search: { limit: 200 } });
+    assert.deepEqual(initializationOptions({ searchLimit: 0 }), { search: { limit: 1 } });
+  });
+
+  it("leaves everything out when nothing is set", () => {
+    assert.deepEqual(initializationOptions({}), {});
+  });
+});

@@ -1,0 +1,206 @@
+"""``quiver index``, ``quiver search`` and ``quiver status``: the engine from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from quiver.engine import (
+    SEARCH_MODES,
+    EngineOptions,
+    IndexProgress,
+    SearchQuery,
+    SearchResponse,
+    VectorSearchEngine,
+)
+from quiver.errors import QuiverError
+from quiver.symbols import SymbolKind
+
+
+def add_engine_commands(subparsers: Any) -> None:
+    """Register the engine's subcommands on the CLI's subparser group."""
+    index = subparsers.add_parser("index", help="index a workspace (only what changed)")
+    index.add_argument("path", type=Path, help="workspace root")
+    index.add_argument("--rebuild", action="store_true", help="discard the cache first")
+    _add_common(index)
+    index.set_defaults(handler=run_index)
+
+    search = subparsers.add_parser("search", help="search a workspace")
+    search.add_argument("path", type=Path, help="workspace root")
+    search.add_argument("query", help="natural language, a name, or both")
+    search.add_argument("--mode", choices=SEARCH_MODES, default="hybrid")
+    search.add_argument("--limit", type=int, default=10)
+    search.add_argument("--kind", action="append", default=[], help="e.g. function, class")
+    search.add_argument("--lang", action="append", default=[], help="e.g. python, rust")
+    search.add_argument("--path-glob", action="append", default=[], dest="paths")
+    search.add_argument(
+        "--refresh", action="store_true", help="bring the index up to date before searching"
+    )
+    _add_common(search)
+    search.set_defaults(handler=run_search)
+
+    status = subparsers.add_parser("status", help="show what is indexed and where")
+    status.add_argument("path", type=Path, help="workspace root")
+    _add_common(status)
+    status.set_defaults(handler=run_status)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="cache root directory")
+    parser.add_argument("--max-file-size", type=int, default=1 << 20)
+
+
+def _open_engine(args: argparse.Namespace) -> VectorSearchEngine:
+    from quiver.embed.model import load_default_embedder
+
+    root: Path = args.path
+    if not root.is_dir():
+        raise QuiverError(f"{root} is not a directory.", "Pass the root folder of a workspace.")
+    options = EngineOptions(cache_root=args.cache_dir, max_file_size=args.max_file_size)
+    return VectorSearchEngine(root, embedder_factory=load_default_embedder, options=options)
+
+
+class _ProgressLine:
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.started = time.perf_counter()
+
+    def __call__(self, progress: IndexProgress) -> None:
+        if not self.enabled:
+            return
+        elapsed = max(time.perf_counter() - self.started, 1e-6)
+        width = shutil.get_terminal_size((80, 20)).columns
+        line = (
+            f"{progress.files_done:,}/{progress.files_total:,} files · "
+            f"{progress.symbols:,} symbols · {progress.files_done / elapsed:,.0f} files/s"
+        )
+        sys.stderr.write("\r" + line[: width - 1].ljust(width - 1))
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def run_index(args: argparse.Namespace) -> int:
+    if args.rebuild:
+        from quiver.workspace import cache_dir_for
+
+        shutil.rmtree(cache_dir_for(args.path.resolve(), args.cache_dir), ignore_errors=True)
+    with _open_engine(args) as engine:
+        progress = _ProgressLine()
+        report = engine.index_tree(progress=progress)
+        progress.finish()
+        if args.json:
+            print(json.dumps(asdict(report)))
+        else:
+            print(
+                f"Indexed {report.files_seen:,} files ({report.files_indexed:,} changed, "
+                f"{report.files_removed:,} removed, {report.files_skipped:,} skipped): "
+                f"{report.symbols_total:,} symbols, {report.symbols_embedded:,} embedded "
+                f"in {report.seconds:.1f} s.\nCache: {engine.cache_dir}"
+            )
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    try:
+        kinds = tuple(SymbolKind.from_label(k) for k in args.kind)
+    except KeyError as error:
+        raise QuiverError(
+            f"Unknown symbol kind {error}.",
+            "Use a kind such as function, method, class, struct, interface, enum.",
+        ) from error
+    with _open_engine(args) as engine:
+        if args.refresh or engine.status().files == 0:
+            progress = _ProgressLine()
+            engine.index_tree(progress=progress)
+            progress.finish()
+        query = SearchQuery(
+            text=args.query,
+            mode=args.mode,
+            limit=args.limit,
+            kinds=kinds,
+            languages=tuple(args.lang),
+            paths=tuple(args.paths),
+        )
+        response = engine.search(query)
+        if args.json:
+            print(json.dumps(_response_json(response), ensure_ascii=False))
+        else:
+            _print_results(response, engine.root)
+    return 0
+
+
+def _response_json(response: SearchResponse) -> dict[str, object]:
+    return {
+        "partial": response.partial,
+        "generation": response.generation,
+        "elapsedMs": round(response.elapsed_ms, 3),
+        "results": [
+            {
+                "name": r.name,
+                "kind": r.kind.label,
+                "container": r.container,
+                "path": r.relative_path,
+                "line": r.range.start.line + 1,
+                "range": [
+                    r.range.start.line,
+                    r.range.start.character,
+                    r.range.end.line,
+                    r.range.end.character,
+                ],
+                "language": r.language,
+                "signature": r.signature,
+                "snippet": r.snippet,
+                "score": r.score,
+                "retrievers": list(r.retrievers),
+            }
+            for r in response.results
+        ],
+    }
+
+
+def _print_results(response: SearchResponse, root: Path) -> None:
+    if not response.results:
+        print("No results.")
+        return
+    for rank, r in enumerate(response.results, start=1):
+        where = f"{r.relative_path}:{r.range.start.line + 1}"
+        qualified = f"{r.container}.{r.name}" if r.container else r.name
+        print(f"{rank:>2}. {qualified}  ({r.kind.label}, {where})")
+        if r.signature:
+            print(f"    {r.signature}")
+    print(f"({len(response.results)} results in {response.elapsed_ms:.1f} ms from {root})")
+
+
+def run_status(args: argparse.Namespace) -> int:
+    with _open_engine(args) as engine:
+        status = engine.status()
+    payload = {
+        "state": status.state,
+        "root": str(status.root),
+        "cacheDir": str(status.cache_dir),
+        "files": status.files,
+        "symbols": status.symbols,
+        "vectors": status.vectors,
+        "generation": status.generation,
+        "model": status.model_id,
+        "diskBytes": status.disk_bytes,
+        "lastUpdate": status.last_update.isoformat() if status.last_update else None,
+    }
+    if args.json:
+        print(json.dumps(payload))
+    else:
+        for key, value in payload.items():
+            print(f"{key:>10}: {value}")
+    return 0

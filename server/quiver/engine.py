@@ -1,0 +1,1063 @@
+"""The composition: index a tree, update or remove one file, search.
+
+``VectorSearchEngine`` composes the parsers, the embedder, the IVF vector
+index, the Tantivy ``DocumentIndex`` and the symbol ``Catalog`` for one
+workspace root. It knows nothing about LSP: the server, the CLI and a notebook
+use it the same way.
+
+Concurrency: one writer at a time (``_update_lock``) parses and embeds
+*outside* the state lock, then applies its changes under a short
+``_state_lock``; searches take the state lock only while they read, so they
+keep answering from the last applied state while a long update runs.
+
+Durability: a durable batch is committed in the order vectors → text →
+catalog. The catalog records ``next_id``; on open, ids at or above it in the
+other indexes belong to an unfinished batch and are dropped, and files whose
+symbols are missing from the vector index are re-indexed. The commits run
+under the update lock only (searches keep answering while they fsync).
+
+An editor's single-file updates can be applied with ``durable=False``: they
+are searchable in this process at once (the IVF delta and the text index's
+in-memory ``refresh``), and written by the next ``flush()`` (or durable
+batch, or ``close()``). A crash before that loses only those updates; the
+disk still holds the last flushed, consistent state, and the files' old
+mtimes in the catalog make the next ``index_tree`` redo them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from quiver.catalog import Catalog, FileRecord, SymbolRecord
+from quiver.embed.batch import embed_symbols
+from quiver.embed.cache import EmbeddingCache
+from quiver.embed.protocol import Embedder
+from quiver.errors import (
+    FileSkippedError,
+    IndexCorruptError,
+    IndexFormatError,
+    InvalidQueryError,
+    QuiverError,
+)
+from quiver.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, reciprocal_rank_fusion
+from quiver.fuzzy import NameIndex
+from quiver.ids import ClusterId, SymbolId, VectorId
+from quiver.ivf.index import IVFIndex
+from quiver.parse import (
+    ParsedFile,
+    SourceFile,
+    discover,
+    extract_symbols,
+    language_for_path,
+    parse_files,
+    read_source,
+)
+from quiver.symbols import Range, Symbol, SymbolKind, content_hash
+from quiver.text.index import DocumentIndex, TextDocument
+from quiver.text.pathglob import path_matches
+from quiver.workspace import cache_dir_for
+
+log = logging.getLogger(__name__)
+
+SearchMode = Literal["hybrid", "semantic", "text"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "semantic", "text")
+MAX_QUERY_CHARS = 2_000
+MAX_LIMIT = 200
+#: Below this many vectors an exhaustive scan of the delta is exact and fast; train above it.
+MIN_VECTORS_TO_TRAIN = 4_096
+#: Files parsed, embedded and committed together during a full index.
+INDEX_BATCH_FILES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """Everything configurable about one workspace index."""
+
+    cache_root: Path | None = None
+    max_file_size: int = 1 << 20
+    excludes: tuple[str, ...] = ()
+    parse_workers: int | None = None
+    nprobe: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    text: str
+    mode: SearchMode = "hybrid"
+    limit: int = 20
+    kinds: tuple[SymbolKind, ...] = ()
+    languages: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One answer; the attributes ``quiver.lsp.convert`` turns into protocol JSON.
+
+    ``score`` (higher is better): the cosine similarity in semantic mode and for
+    ``similar``, the BM25 score in text mode, the weighted reciprocal-rank
+    fusion in hybrid mode. The single-retriever scores are comparable across
+    indexes built with the same model, so a caller can merge several
+    workspaces' answers; fused scores are comparable within one answer only.
+    """
+
+    symbol_id: SymbolId
+    name: str
+    kind: SymbolKind
+    container: str
+    path: str  # absolute
+    relative_path: str
+    range: Range
+    selection_range: Range
+    language: str
+    signature: str
+    snippet: str
+    score: float
+    retrievers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResponse:
+    results: tuple[SearchResult, ...]
+    partial: bool
+    generation: int
+    elapsed_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class IndexProgress:
+    files_done: int
+    files_total: int
+    symbols: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    files_seen: int
+    files_indexed: int
+    files_unchanged: int
+    files_removed: int
+    files_skipped: int
+    symbols_embedded: int
+    symbols_total: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReport:
+    path: str
+    symbols_added: int
+    symbols_removed: int
+    symbols_embedded: int
+    skipped_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatus:
+    state: Literal["starting", "indexing", "ready", "error"]
+    root: Path
+    cache_dir: Path
+    files: int
+    symbols: int
+    vectors: int
+    generation: int
+    model_id: str
+    dim: int
+    disk_bytes: int
+    last_update: datetime | None
+    message: str
+
+
+@dataclass(slots=True)
+class _FileChange:
+    """A parsed file and what must happen to the indexes for it."""
+
+    source: SourceFile
+    symbols: list[Symbol]
+    file_hash: str
+    skipped_reason: str | None = None
+
+
+class VectorSearchEngine:
+    """A workspace index: open it, keep it current, search it.
+
+    ``embedder_factory`` is called on first use (lazy model load keeps a warm
+    start fast: name lookups answer before the model is loaded).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        embedder_factory: Callable[[], Embedder],
+        options: EngineOptions | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        self.options = options or EngineOptions()
+        self.cache_dir = cache_dir or cache_dir_for(self.root, self.options.cache_root)
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        # The model a query loaded while a writer held the update lock (see _model_for_queries).
+        self._query_model: Embedder | None = None
+        self._query_model_lock = threading.Lock()
+        self._update_lock = threading.RLock()
+        self._state_lock = threading.RLock()
+        self._state: Literal["starting", "indexing", "ready", "error"] = "starting"
+        self._last_update: datetime | None = None
+        # Applied changes not yet committed to disk (see ``flush``).
+        self._unflushed = False
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._catalog = Catalog.load(self._catalog_dir)
+            self._text = DocumentIndex.open(self.cache_dir / "text")
+        except (IndexFormatError, IndexCorruptError) as error:
+            # Another Quiver version or a damaged file: rebuild from the sources. The
+            # embedding cache is kept, so nothing already embedded is embedded again.
+            log.warning("Rebuilding the index of %s: %s", self.root, error)
+            self._reset_cache()
+            self._catalog = Catalog()
+            self._text = DocumentIndex.open(self.cache_dir / "text")
+        self._vectors: IVFIndex | None = self._open_existing_vectors()
+        self._names: NameIndex[int] = NameIndex()
+        self._names.add([int(s.id) for s in self._catalog], [s.name for s in self._catalog])
+        self._embedding_cache: EmbeddingCache | None = None
+        self._needs_full_check = True
+
+    # -- lifecycle -------------------------------------------------------
+
+    def _reset_cache(self) -> None:
+        """Remove the catalog, text and vector indexes (not the embedding cache)."""
+        for name in ("catalog", "text", "vectors"):
+            shutil.rmtree(self.cache_dir / name, ignore_errors=True)
+
+    @property
+    def _catalog_dir(self) -> Path:
+        return self.cache_dir / "catalog"
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model, loaded on first use; checks the index was built by the same model."""
+        if self._embedder is None:
+            with self._update_lock:
+                if self._embedder is None:
+                    self._embedder = self._embedder_factory()
+                    self._open_vectors(self._embedder)
+        return self._embedder
+
+    def _model_for_queries(self) -> Embedder:
+        """The model to embed a query with, without queueing behind a writer.
+
+        A writer loads the model under the update lock and may keep that lock
+        for minutes (a first index_tree); a search must not wait for it. While
+        a writer holds the lock, the factory is called here directly: a factory
+        that shares one model (the server's does) hands back the model the
+        writer is loading; another loads a second instance, once.
+        """
+        embedder = self._embedder
+        if embedder is not None:
+            return embedder
+        if self._update_lock.acquire(blocking=False):
+            try:
+                return self.embedder
+            finally:
+                self._update_lock.release()
+        with self._query_model_lock:
+            if self._query_model is None:
+                self._query_model = self._embedder_factory()
+            return self._query_model
+
+    def _model_key(self, embedder: Embedder) -> str:
+        return f"{embedder.model_id}@{embedder.weights_sha256[:16]}"
+
+    @property
+    def _vectors_dir(self) -> Path:
+        return self.cache_dir / "vectors"
+
+    def _open_existing_vectors(self) -> IVFIndex | None:
+        """Map the published vector index, if any, without loading the model."""
+        if not self._catalog.model_id or not self._vectors_dir.exists():
+            return None
+        try:
+            return IVFIndex.open(self._vectors_dir, writable=True)
+        except QuiverError as error:
+            log.warning("The vector index will be rebuilt: %s", error)
+            return None
+
+    def _open_vectors(self, embedder: Embedder) -> None:
+        """Check the model against the index; create the vector index if needed; reconcile."""
+        model_key = self._model_key(embedder)
+        self._embedding_cache = EmbeddingCache(
+            self.cache_dir / "embeddings", model_id=embedder.model_id, dim=embedder.dim
+        )
+        stale_model = bool(self._catalog.model_id) and self._catalog.model_id != model_key
+        wrong_shape = self._vectors is not None and (
+            self._vectors.dim != embedder.dim or self._vectors.model_id != model_key
+        )
+        missing = self._vectors is None and bool(self._catalog.files)
+        if stale_model or wrong_shape or missing:
+            log.warning(
+                "Re-embedding the workspace: the index was built with %r, the model is %r.",
+                self._catalog.model_id or "nothing",
+                model_key,
+            )
+            self._discard_all()
+        if self._vectors is None:
+            shutil.rmtree(self._vectors_dir, ignore_errors=True)
+            self._vectors_dir.mkdir(parents=True, exist_ok=True)
+            self._vectors = IVFIndex.create(self._vectors_dir, dim=embedder.dim, model_id=model_key)
+        if self.options.nprobe is not None:
+            self._vectors.nprobe = self.options.nprobe
+        with self._state_lock:
+            self._catalog.model_id = model_key
+            self._reconcile()
+
+    def _discard_all(self) -> None:
+        """Forget every indexed file so the next index_tree re-embeds the workspace."""
+        with self._state_lock:
+            if self._vectors is not None:
+                self._vectors.close()
+                self._vectors = None
+            shutil.rmtree(self._vectors_dir, ignore_errors=True)
+            paths = list(self._catalog.files)
+            for path in paths:
+                self._catalog.remove_file(path)
+            self._text.delete_paths(paths)
+            self._text.commit()
+            self._names = NameIndex[int]()
+
+    def _reconcile(self) -> None:
+        """Drop orphans of an unfinished batch; mark files with missing vectors dirty."""
+        if self._vectors is None:
+            return
+        live = self._vectors.ids()
+        orphans = live[live >= self._catalog.next_id]
+        if len(orphans):
+            log.info("Dropping %d vectors of an unfinished update.", len(orphans))
+            self._vectors.remove_ids(orphans)
+            self._text.delete_symbols([SymbolId(int(i)) for i in orphans])
+            self._vectors.commit()
+            self._text.commit()
+        live_set = set(live.tolist())
+        for path, record in list(self._catalog.files.items()):
+            if any(int(i) not in live_set for i in record.symbol_ids):
+                # Its vectors were replaced by an unfinished batch: re-index it.
+                record.mtime_ns = -1
+                record.file_hash = ""
+                log.info("Re-indexing %s: its vectors are incomplete.", path)
+
+    def close(self) -> None:
+        """Flush what is not yet durable, then release files and locks."""
+        with self._update_lock:
+            if self._unflushed:
+                self._commit()
+        with self._update_lock, self._state_lock:
+            if self._vectors is not None:
+                self._vectors.close()
+                self._vectors = None
+            if self._embedding_cache is not None:
+                self._embedding_cache.close()
+                self._embedding_cache = None
+            self._text.close()
+
+    def __enter__(self) -> VectorSearchEngine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- paths -----------------------------------------------------------
+
+    def relative_path(self, path: Path | str) -> str:
+        """The workspace-relative POSIX path of ``path`` (absolute or relative to the root)."""
+        candidate = Path(path)
+        if not candidate.is_absolute():
+            candidate = self.root / candidate
+        try:
+            return candidate.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return candidate.absolute().relative_to(self.root).as_posix()
+
+    def absolute_path(self, relative: str) -> Path:
+        return self.root / relative
+
+    # -- indexing --------------------------------------------------------
+
+    def index_tree(
+        self,
+        *,
+        progress: Callable[[IndexProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexReport:
+        """Bring the index up to date with the files on disk.
+
+        Unchanged files (size and mtime, then content hash) are neither parsed
+        nor embedded. Parses on all cores, embeds off the caller's thread only
+        if the caller runs this in a worker (the LSP server does). Commits
+        every ``INDEX_BATCH_FILES`` files, so an interruption loses little.
+        """
+        started = time.perf_counter()
+        with self._update_lock:
+            embedder = self.embedder
+            self._state = "indexing"
+            try:
+                report = self._index_tree(embedder, progress, cancel, started)
+            except BaseException:
+                self._state = "error"
+                raise
+            self._state = "ready"
+            return report
+
+    def _index_tree(
+        self,
+        embedder: Embedder,
+        progress: Callable[[IndexProgress], None] | None,
+        cancel: threading.Event | None,
+        started: float,
+    ) -> IndexReport:
+        skipped: list[tuple[str, str]] = []
+        files = list(
+            discover(
+                self.root,
+                max_file_size=self.options.max_file_size,
+                excludes=self.options.excludes,
+                on_skip=lambda path, reason: skipped.append((path, reason)),
+            )
+        )
+        for path, reason in skipped:
+            log.info("Skipped %s: %s", path, reason)
+        seen = {f.rel_path for f in files}
+        removed = [path for path in self._catalog.files if path not in seen]
+        if removed:
+            self._apply([], removed_paths=removed)
+        changed = [f for f in files if self._maybe_changed(f)]
+        unchanged = len(files) - len(changed)
+        total = len(files)
+        done = unchanged
+        embedded = 0
+        indexed = 0
+        skipped_files = 0
+        if progress:
+            progress(IndexProgress(done, total, len(self._catalog), "Checking files"))
+        for start in range(0, len(changed), INDEX_BATCH_FILES):
+            if cancel is not None and cancel.is_set():
+                break
+            batch = changed[start : start + INDEX_BATCH_FILES]
+            parsed = list(
+                parse_files(
+                    batch,
+                    workers=self.options.parse_workers,
+                    max_file_size=self.options.max_file_size,
+                )
+            )
+            changes: list[_FileChange] = []
+            for item in parsed:
+                change = self._change_from_parsed(item)
+                if change is None:
+                    unchanged += 1
+                    continue
+                if change.skipped_reason is not None:
+                    skipped_files += 1
+                    log.info("Skipped %s: %s", change.source.rel_path, change.skipped_reason)
+                changes.append(change)
+            embedded += self._apply(changes, embedder=embedder)
+            indexed += sum(1 for c in changes if c.skipped_reason is None)
+            done += len(batch)
+            if progress:
+                progress(
+                    IndexProgress(done, total, len(self._catalog), f"{done:,}/{total:,} files")
+                )
+        self._maybe_train()
+        return IndexReport(
+            files_seen=total,
+            files_indexed=indexed,
+            files_unchanged=unchanged,
+            files_removed=len(removed),
+            files_skipped=skipped_files + len(skipped),
+            symbols_embedded=embedded,
+            symbols_total=len(self._catalog),
+            seconds=time.perf_counter() - started,
+        )
+
+    def _maybe_changed(self, source: SourceFile) -> bool:
+        record = self._catalog.files.get(source.rel_path)
+        return record is None or (record.size, record.mtime_ns) != (source.size, source.mtime_ns)
+
+    def _change_from_parsed(self, parsed: ParsedFile) -> _FileChange | None:
+        """None when the content is the same as indexed (only the mtime moved)."""
+        source = parsed.file
+        if parsed.skipped_reason is not None:
+            return _FileChange(source, [], "", skipped_reason=parsed.skipped_reason)
+        file_hash = _file_hash(parsed.symbols, source.rel_path)
+        record = self._catalog.files.get(source.rel_path)
+        if record is not None and record.file_hash == file_hash and record.mtime_ns != -1:
+            with self._state_lock:
+                record.size, record.mtime_ns = source.size, source.mtime_ns
+            return None
+        return _FileChange(source, list(parsed.symbols), file_hash)
+
+    def update_file(
+        self, path: Path | str, text: str | None = None, *, durable: bool = True
+    ) -> UpdateReport:
+        """Re-index one file, from ``text`` (an unsaved editor buffer) or from disk.
+
+        Only symbols whose content hash changed are embedded; the others keep
+        their ids and vectors. A file that vanished is removed. A file whose
+        symbols and ranges are as indexed costs one parse and writes nothing.
+        ``durable=False`` makes the change searchable here at once and leaves
+        the disk commits (tens of ms of fsync) to the next ``flush()``.
+        """
+        relative = self.relative_path(path)
+        absolute = self.absolute_path(relative)
+        language = language_for_path(relative)
+        if language is None:
+            return UpdateReport(relative, 0, 0, 0, skipped_reason="unsupported language")
+        with self._update_lock:
+            try:
+                if text is None:
+                    data = read_source(absolute, max_file_size=self.options.max_file_size)
+                    stat = absolute.stat()
+                    size, mtime_ns = stat.st_size, stat.st_mtime_ns
+                else:
+                    data = text.encode("utf-8", "surrogatepass")
+                    size, mtime_ns = -1, -1  # an unsaved buffer: re-check against disk later
+            except FileSkippedError as error:
+                if not absolute.exists():
+                    return self.remove_file(relative, durable=durable)
+                return UpdateReport(relative, 0, 0, 0, skipped_reason=error.message)
+            except FileNotFoundError:
+                return self.remove_file(relative, durable=durable)
+            symbols = extract_symbols(data, relative, language)
+            source = SourceFile(absolute, relative, language, size, mtime_ns)
+            file_hash = _file_hash(symbols, relative)
+            record = self._catalog.files.get(relative)
+            if record is not None and record.file_hash == file_hash:
+                if text is None:
+                    # Same content (a save of what the buffer had, a touch): note the
+                    # disk's size and mtime so the next index_tree skips the file.
+                    with self._state_lock:
+                        record.size, record.mtime_ns = size, mtime_ns
+                return UpdateReport(relative, 0, 0, 0)
+            embedder = self.embedder
+            before = len(record.symbol_ids) if record is not None else 0
+            change = _FileChange(source, symbols, file_hash)
+            embedded = self._apply([change], embedder=embedder, durable=durable)
+            self._last_update = datetime.now(UTC)
+            return UpdateReport(relative, len(symbols), before, embedded)
+
+    def remove_file(self, path: Path | str, *, durable: bool = True) -> UpdateReport:
+        """Forget a deleted (or now ignored) file; ``durable`` as for ``update_file``."""
+        relative = self.relative_path(path)
+        with self._update_lock:
+            before = len(self._catalog.files.get(relative, FileRecord("", "", 0, 0, "")).symbol_ids)
+            if relative in self._catalog.files:
+                self._apply([], removed_paths=[relative], durable=durable)
+            self._last_update = datetime.now(UTC)
+            return UpdateReport(relative, 0, before, 0)
+
+    def is_indexed(self, path: Path | str) -> bool:
+        """Whether the file is in the index (it was discovered and not excluded)."""
+        relative = self.relative_path(path)
+        with self._state_lock:
+            return relative in self._catalog.files
+
+    def flush(self) -> bool:
+        """Commit every change applied with ``durable=False``; True if there was any.
+
+        Commits vectors → text → catalog, the order the recovery on open relies
+        on. Costs the fsyncs of the three indexes and a rewrite of the catalog
+        snapshot (tens to hundreds of ms, growing with the catalog); searches
+        keep answering meanwhile, updates wait.
+        """
+        with self._update_lock:
+            if not self._unflushed:
+                return False
+            self._commit()
+            return True
+
+    def _commit(self) -> None:
+        """Publish vectors, then text, then the catalog. Caller holds the update lock.
+
+        No state lock: only the update-lock holder mutates the indexes and the
+        catalog, and searches read snapshots, so they need not wait for the fsyncs.
+        """
+        if self._vectors is not None:
+            self._vectors.commit()
+        self._text.commit()
+        self._catalog.save(self._catalog_dir)
+        self._unflushed = False
+
+    def _apply(
+        self,
+        changes: Sequence[_FileChange],
+        *,
+        embedder: Embedder | None = None,
+        removed_paths: Sequence[str] = (),
+        durable: bool = True,
+    ) -> int:
+        """Embed what changed (outside the state lock), apply it, and commit if ``durable``.
+
+        Returns how many symbol texts were sent to the model (cache misses).
+        Applied changes are searchable in this process at once; with
+        ``durable=False`` they reach the disk at the next ``flush()``.
+        """
+        # 1. Decide ids: unchanged symbols (same content hash and qualified name) keep theirs.
+        plans: list[tuple[_FileChange, list[SymbolId], list[Symbol], list[SymbolId]]] = []
+        to_embed: list[Symbol] = []
+        for change in changes:
+            old = {
+                (r.content_hash, r.qualified_name): r.id
+                for r in self._catalog.symbols_of(change.source.rel_path)
+            }
+            ids: list[SymbolId] = []
+            new_symbols: list[Symbol] = []
+            for symbol in change.symbols:
+                kept = old.pop((symbol.content_hash, symbol.qualified_name), None)
+                if kept is None:
+                    new_symbols.append(symbol)
+                ids.append(kept if kept is not None else SymbolId(-1))
+            plans.append((change, ids, new_symbols, list(old.values())))
+            to_embed.extend(new_symbols)
+        # 2. Embed the new symbols (slow part: no state lock held).
+        vectors = np.zeros((0, 0), dtype=np.float32)
+        misses = 0
+        if to_embed:
+            assert embedder is not None
+            counter = _MissCounter()
+            vectors = embed_symbols(
+                embedder, to_embed, cache=self._embedding_cache, on_progress=counter
+            )
+            misses = counter.misses
+        # 3. Apply under the state lock, commit vectors → text → catalog.
+        with self._state_lock:
+            assert self._vectors is not None or not to_embed
+            removed_ids: list[SymbolId] = []
+            for path in removed_paths:
+                removed_ids.extend(self._catalog.remove_file(path))
+            if removed_paths:
+                self._text.delete_paths(removed_paths)
+            add_ids: list[int] = []
+            documents: list[TextDocument] = []
+            for change, planned_ids, new_symbols, dropped in plans:
+                removed_ids.extend(dropped)
+                fresh = iter(self._catalog.allocate_ids(len(new_symbols)))
+                final_ids: list[SymbolId] = []
+                for planned in planned_ids:
+                    if planned == -1:
+                        # New symbols take fresh ids in the order their vectors were embedded.
+                        fresh_id = next(fresh)
+                        add_ids.append(int(fresh_id))
+                        final_ids.append(fresh_id)
+                    else:
+                        final_ids.append(planned)
+                records = [
+                    SymbolRecord.from_symbol(i, s)
+                    for i, s in zip(final_ids, change.symbols, strict=True)
+                ]
+                self._catalog.remove_file(change.source.rel_path)
+                self._catalog.put_file(
+                    FileRecord(
+                        change.source.rel_path,
+                        change.source.language,
+                        change.source.size,
+                        change.source.mtime_ns,
+                        change.file_hash,
+                    ),
+                    records,
+                )
+                for symbol_id, symbol in zip(final_ids, change.symbols, strict=True):
+                    documents.append(TextDocument(symbol_id, ClusterId(-1), symbol))
+            self._text.delete_paths([c.source.rel_path for c in changes])
+            if self._vectors is not None:
+                if removed_ids:
+                    self._vectors.remove_ids(np.asarray(removed_ids, dtype=np.int64))
+                if add_ids:
+                    self._vectors.add_with_ids(vectors, np.asarray(add_ids, dtype=np.int64))
+                documents = self._with_clusters(documents)
+            self._text.add(documents)
+            if not durable:
+                # Searchable in this process now (a few ms); ``flush`` makes it durable.
+                self._text.refresh()
+            self._names.remove(int(i) for i in removed_ids)
+            self._names.remove(int(d.symbol_id) for d in documents)
+            self._names.add(
+                [int(d.symbol_id) for d in documents], [d.symbol.name for d in documents]
+            )
+            self._catalog.generation += 1
+            self._last_update = datetime.now(UTC)
+            self._unflushed = True
+        if durable:
+            self._commit()
+        return misses
+
+    def _with_clusters(self, documents: list[TextDocument]) -> list[TextDocument]:
+        """Attach each symbol's current IVF list id (the text index's FAST field)."""
+        assert self._vectors is not None
+        if not documents:
+            return documents
+        clusters = self._vectors.cluster_of(
+            np.asarray([int(d.symbol_id) for d in documents], dtype=np.int64)
+        )
+        return [
+            TextDocument(d.symbol_id, ClusterId(int(c)), d.symbol)
+            for d, c in zip(documents, clusters, strict=True)
+        ]
+
+    def _maybe_train(self) -> None:
+        """Train the IVF once there is enough data; retrain when lists drift."""
+        vectors = self._vectors
+        if vectors is None:
+            return
+        with self._state_lock:
+            if not vectors.is_trained and vectors.ntotal >= MIN_VECTORS_TO_TRAIN:
+                vectors.retrain()  # trains on a sample of the live vectors and builds the lists
+            elif vectors.is_trained and vectors.needs_retrain():
+                vectors.retrain()
+            else:
+                return
+            vectors.commit()
+            live = vectors.ids()
+            clusters = vectors.cluster_of(live)
+            self._text.reassign_clusters(
+                {SymbolId(int(i)): ClusterId(int(c)) for i, c in zip(live, clusters, strict=True)}
+            )
+            self._text.commit()
+
+    # -- search ----------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResponse:
+        """Answer a query in the given mode, filtered by kind, language and path globs.
+
+        Raises ``InvalidQueryError`` for an empty or unusable query.
+        """
+        return self._search(query, snippets=True)
+
+    def _search(self, query: SearchQuery, *, snippets: bool) -> SearchResponse:
+        started = time.perf_counter()
+        text = _validated_query(query.text)
+        limit = max(1, min(query.limit, MAX_LIMIT))
+        if query.mode not in SEARCH_MODES:
+            raise InvalidQueryError(
+                f"Unknown search mode {query.mode!r}.",
+                f"Use one of: {', '.join(SEARCH_MODES)}.",
+            )
+        # Over-fetch so filters and fusion still leave `limit` answers.
+        fetch = limit * (4 if (query.kinds or query.languages or query.paths) else 2)
+        semantic_hits: list[tuple[int, float]] = []
+        text_hits: list[tuple[int, float]] = []
+        if query.mode in ("semantic", "hybrid"):
+            query_vector = self._model_for_queries().embed_query(text)
+            semantic_hits = self._semantic_hits(query_vector, fetch, query)
+        if query.mode in ("text", "hybrid"):
+            with self._state_lock:
+                hits = self._text.search(
+                    text,
+                    limit=fetch,
+                    kinds=list(query.kinds) or None,
+                    languages=list(query.languages) or None,
+                    paths=list(query.paths) or None,
+                )
+            text_hits = [(int(h.symbol_id), float(h.score)) for h in hits]
+        if query.mode == "semantic":
+            ranked = semantic_hits
+        elif query.mode == "text":
+            ranked = text_hits
+        else:
+            weights = DEFAULT_WEIGHTS[classify_query(text)]
+            ranked = reciprocal_rank_fusion(
+                [
+                    ([i for i, _ in semantic_hits], weights.semantic),
+                    ([i for i, _ in text_hits], weights.text),
+                ]
+            )
+        found_by = {i: ("semantic",) for i, _ in semantic_hits}
+        for i, _ in text_hits:
+            found_by[i] = (*found_by.get(i, ()), "text")
+        results = self._results(ranked[:limit], found_by, snippets=snippets)
+        return SearchResponse(
+            results=tuple(results),
+            partial=self._state != "ready",
+            generation=self._catalog.generation,
+            elapsed_ms=(time.perf_counter() - started) * 1000.0,
+        )
+
+    def _semantic_hits(
+        self, query_vector: np.ndarray, fetch: int, query: SearchQuery
+    ) -> list[tuple[int, float]]:
+        """(symbol id, cosine similarity) of the nearest vectors passing the filters."""
+        with self._state_lock:
+            vectors = self._vectors
+            if vectors is None or vectors.ntotal == 0:
+                return []
+            k = fetch
+            while True:
+                scores, ids = vectors.search(query_vector[np.newaxis, :], min(k, vectors.ntotal))
+                kept = [
+                    (int(i), float(score))
+                    for i, score in zip(ids[0], scores[0], strict=True)
+                    if i >= 0 and self._passes(int(i), query)
+                ]
+                if len(kept) >= fetch or k >= vectors.ntotal:
+                    return kept[:fetch]
+                k *= 4
+
+    def _passes(self, symbol_id: int, query: SearchQuery) -> bool:
+        record = self._catalog.symbols.get(SymbolId(symbol_id))
+        if record is None:
+            return False
+        if query.kinds and record.kind not in query.kinds:
+            return False
+        if query.languages and record.language not in query.languages:
+            return False
+        return not query.paths or path_matches(query.paths, record.path)
+
+    def _results(
+        self,
+        ranked: Sequence[tuple[int, float]],
+        found_by: Mapping[int, tuple[str, ...]],
+        *,
+        snippets: bool = True,
+    ) -> list[SearchResult]:
+        results = []
+        with self._state_lock:
+            records = [(self._catalog.symbols.get(SymbolId(i)), score) for i, score in ranked]
+        for record, score in records:
+            if record is None:
+                continue
+            results.append(
+                self._result(record, score, found_by.get(int(record.id), ()), snippet=snippets)
+            )
+        return results
+
+    def _result(
+        self,
+        record: SymbolRecord,
+        score: float,
+        retrievers: tuple[str, ...],
+        *,
+        snippet: bool = True,
+    ) -> SearchResult:
+        absolute = self.absolute_path(record.path)
+        return SearchResult(
+            symbol_id=record.id,
+            name=record.name,
+            kind=record.kind,
+            container=record.container,
+            path=str(absolute),
+            relative_path=record.path,
+            range=record.range,
+            selection_range=record.selection_range,
+            language=record.language,
+            signature=record.signature,
+            snippet=read_snippet(absolute, record.range) if snippet else "",
+            score=float(score),
+            retrievers=retrievers,
+        )
+
+    def similar(
+        self, path: Path | str, line: int, character: int, *, limit: int = 20
+    ) -> SearchResponse:
+        """Code similar to the innermost symbol enclosing (line, character) of ``path``.
+
+        Raises ``InvalidQueryError`` when no indexed symbol encloses the position.
+        """
+        started = time.perf_counter()
+        relative = self.relative_path(path)
+        with self._state_lock:
+            enclosing = [
+                r for r in self._catalog.symbols_of(relative) if _contains(r.range, line, character)
+            ]
+            if not enclosing:
+                raise InvalidQueryError(
+                    f"No indexed symbol encloses {relative}:{line + 1}:{character + 1}.",
+                    "Place the cursor inside a function, method or class and try again.",
+                )
+            target = min(enclosing, key=lambda r: _span(r.range))
+            vectors = self._vectors
+            vector = vectors.reconstruct(VectorId(int(target.id))) if vectors else None
+        if vector is None:
+            raise InvalidQueryError(
+                f"{target.qualified_name} is not embedded yet.",
+                "Wait for indexing to finish (see `quiver/status`) and try again.",
+            )
+        query = SearchQuery(text=target.name, mode="semantic", limit=limit + 1)
+        hits = self._semantic_hits(vector, limit + 1, query)
+        ranked = [(i, score) for i, score in hits if i != int(target.id)][:limit]
+        results = self._results(ranked, {i: ("semantic",) for i, _ in ranked})
+        return SearchResponse(
+            tuple(results),
+            partial=self._state != "ready",
+            generation=self._catalog.generation,
+            elapsed_ms=(time.perf_counter() - started) * 1000.0,
+        )
+
+    def workspace_symbols(
+        self,
+        query: str,
+        *,
+        limit: int = 100,
+        names: bool = True,
+        meaning: bool | None = None,
+    ) -> list[SearchResult]:
+        """Fuzzy name matches; a query that reads like a sentence also gets semantic matches.
+
+        Semantic matches come first for a sentence (its words rarely spell a
+        name), fuzzy matches first otherwise; duplicates are dropped. Fuzzy
+        results have no retrievers, semantic ones ``("semantic",)``.
+        ``names=False`` leaves out the fuzzy matches; ``meaning`` True/False
+        forces the semantic matches in or out (None: ``reads_like_sentence``),
+        so a server can send the instant name matches before the semantic ones.
+        Results carry no snippet: reading files would cost more than matching.
+        Names only: well under a millisecond on 100,000 symbols, no model.
+        """
+        limit = max(1, min(limit, 1000))
+        fuzzy_ranked: list[tuple[int, float]] = []
+        if names:
+            with self._state_lock:
+                fuzzy = self._names.search(query.strip(), limit=limit)
+                fuzzy_ranked = [(m.key, m.score) for m in fuzzy]
+        semantic: list[tuple[int, float]] = []
+        if meaning if meaning is not None else reads_like_sentence(query):
+            try:
+                response = self._search(
+                    SearchQuery(text=query, mode="hybrid", limit=limit), snippets=False
+                )
+            except InvalidQueryError:
+                response = None
+            if response is not None:
+                semantic = [(int(r.symbol_id), r.score) for r in response.results]
+        ordered = semantic + fuzzy_ranked
+        seen: set[int] = set()
+        unique = []
+        for key, score in ordered:
+            if key not in seen:
+                seen.add(key)
+                unique.append((key, score))
+        found_by = {key: ("semantic",) for key, _ in semantic}
+        return self._results(unique[:limit], found_by, snippets=False)
+
+    def document_symbols(self, path: Path | str) -> list[SymbolRecord]:
+        """The indexed symbols of one file, in source order."""
+        relative = self.relative_path(path)
+        with self._state_lock:
+            records = self._catalog.symbols_of(relative)
+        return sorted(records, key=lambda r: (r.range.start.line, r.range.start.character))
+
+    # -- status ----------------------------------------------------------
+
+    def status(self) -> EngineStatus:
+        with self._state_lock:
+            vectors = self._vectors
+            return EngineStatus(
+                state=self._state,
+                root=self.root,
+                cache_dir=self.cache_dir,
+                files=len(self._catalog.files),
+                symbols=len(self._catalog),
+                vectors=vectors.ntotal if vectors is not None else 0,
+                generation=self._catalog.generation,
+                model_id=self._catalog.model_id,
+                dim=vectors.dim if vectors is not None else 0,
+                disk_bytes=_disk_usage(self.cache_dir),
+                last_update=self._last_update,
+                message=(f"{len(self._catalog.files):,} files, {len(self._catalog):,} symbols"),
+            )
+
+
+class _MissCounter:
+    """Counts how many texts ``embed_symbols`` actually sent to the model."""
+
+    def __init__(self) -> None:
+        self.misses = 0
+        self._first = True
+
+    def __call__(self, done: int, total: int) -> None:
+        # The first report comes right after the cache look-up: what is not done is a miss.
+        if self._first:
+            self.misses = total - done
+            self._first = False
+
+
+def reads_like_sentence(query: str) -> bool:
+    """Whether ``workspace_symbols`` adds semantic matches: two or more words of prose."""
+    return len(query.split()) >= 2 and classify_query(query) is QueryShape.SENTENCE
+
+
+def _file_hash(symbols: Sequence[Symbol], relative: str) -> str:
+    """What decides whether a file's records must be rewritten: its symbols and where they are.
+
+    A symbol's ``content_hash`` covers its embedding text but not its range, so
+    a line inserted above a function leaves every content hash as it was while
+    every range below moves; the ranges are hashed too, or the catalog would
+    keep the old locations.
+    """
+    return content_hash(
+        *(
+            f"{s.content_hash}:{s.range.start.line}:{s.range.start.character}:"
+            f"{s.range.end.line}:{s.range.end.character}:"
+            f"{s.selection_range.start.line}:{s.selection_range.start.character}"
+            for s in symbols
+        ),
+        relative,
+    )
+
+
+def _validated_query(text: str) -> str:
+    stripped = text.strip()
+    if not stripped:
+        raise InvalidQueryError("The query is empty.", "Type a few words or a symbol name.")
+    if len(stripped) > MAX_QUERY_CHARS:
+        # Over-long input (a pasted file) is cut, not rejected: its head carries the intent.
+        stripped = stripped[:MAX_QUERY_CHARS]
+    return stripped
+
+
+def _contains(span: Range, line: int, character: int) -> bool:
+    start, end = span.start, span.end
+    after_start = (line, character) >= (start.line, start.character)
+    before_end = (line, character) <= (end.line, end.character)
+    return after_start and before_end
+
+
+def _span(span: Range) -> tuple[int, int]:
+    return (span.end.line - span.start.line, span.end.character - span.start.character)
+
+
+def read_snippet(path: Path, span: Range, *, max_lines: int = 4, max_chars: int = 320) -> str:
+    """The first lines of a symbol's body as it is on disk now (empty if unreadable)."""
+    try:
+        with path.open("r", encoding="utf-8", errors="replace") as handle:
+            lines: list[str] = []
+            for number, line in enumerate(handle):
+                if number > span.end.line or len(lines) >= max_lines + 1:
+                    break
+                if number >= span.start.line:
+                    lines.append(line.rstrip("\n"))
+    except OSError:
+        return ""
+    body = lines[1:] if len(lines) > 1 else lines
+    indent = min((len(x) - len(x.lstrip()) for x in body if x.strip()), default=0)
+    return "\n".join(x[indent:] for x in body[:max_lines])[:max_chars]
+
+
+def _disk_usage(directory: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(directory):
+        for name in filenames:
+            try:
+                total += (Path(dirpath) / name).stat().st_size
+            except OSError:
+                continue
+    return total

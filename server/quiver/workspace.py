@@ -1,0 +1,38 @@
+"""Where a workspace's index lives on disk.
+
+One index per workspace, shared by every process that opens the same folder:
+the directory name is derived from the folder's real path, so two editors
+(or a symlinked path) land on the same cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+CACHE_ENV_VAR = "QUIVER_CACHE_DIR"
+
+
+def default_cache_root() -> Path:
+    """``$QUIVER_CACHE_DIR``, else ``$XDG_CACHE_HOME/quiver``, else ``~/.cache/quiver``."""
+    explicit = os.environ.get(CACHE_ENV_VAR)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "quiver"
+
+
+def workspace_key(root: Path) -> str:
+    """A readable, collision-resistant directory name for a workspace root."""
+    real = os.path.realpath(root)
+    digest = hashlib.sha256(real.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(real).name)[:40] or "root"
+    return f"{readable}-{digest}"
+
+
+def cache_dir_for(root: Path, cache_root: Path | None = None) -> Path:
+    """The index directory of ``root`` under ``cache_root`` (default: ``default_cache_root()``)."""
+    return (cache_root if cache_root is not None else default_cache_root()) / workspace_key(root)

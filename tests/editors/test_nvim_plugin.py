@@ -1,0 +1,78 @@
+"""The Neovim plugin (editors/nvim) in a real headless Neovim: its Lua unit
+tests, and the end-to-end scenario against the real ``quiver serve``."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from editor_clients import FIXTURE_WORKSPACE, NVIM_PLUGIN, isolated_env
+
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$", re.MULTILINE)
+
+
+def run_lua_spec(
+    nvim: str, spec: str, tmp_path: Path, timeout: int, **env: str
+) -> tuple[int, int, str]:
+    """Runs ``editors/nvim/tests/<spec>`` in ``nvim --headless --clean``; returns
+    (passed, failed, output). Fails the test when the spec printed no summary."""
+    command = [
+        nvim,
+        "--headless",
+        "--clean",
+        "-u",
+        str(NVIM_PLUGIN / "tests" / "minimal_init.lua"),
+        "-c",
+        f"luafile {NVIM_PLUGIN / 'tests' / spec}",
+    ]
+    proc = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env=isolated_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    # Neovim writes the server's stderr to lsp.log: the first place to look.
+    lsp_log = tmp_path / "home" / ".local" / "state" / "nvim" / "lsp.log"
+    if lsp_log.is_file():
+        output += "\n--- lsp.log (last 60 lines) ---\n" + "\n".join(
+            lsp_log.read_text(errors="replace").splitlines()[-60:]
+        )
+    summaries = SUMMARY.findall(output)
+    assert summaries, f"{spec} printed no summary (exit {proc.returncode}):\n{output}"
+    passed, failed = (int(n) for n in summaries[-1])
+    assert (proc.returncode == 0) == (failed == 0), f"exit {proc.returncode}:\n{output}"
+    return passed, failed, output
+
+
+def test_lua_unit_tests_pass_in_headless_neovim(nvim: str, tmp_path: Path) -> None:
+    passed, failed, output = run_lua_spec(nvim, "unit_spec.lua", tmp_path, timeout=120)
+    assert failed == 0, output
+    assert passed > 0, output
+
+
+@pytest.mark.slow
+def test_plugin_searches_a_workspace_through_the_real_server(
+    nvim: str, quiver_server: str, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "workspace"
+    shutil.copytree(FIXTURE_WORKSPACE, workspace)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    passed, failed, output = run_lua_spec(
+        nvim,
+        "integration_spec.lua",
+        tmp_path,
+        timeout=280,
+        QUIVER_BIN=quiver_server,
+        QUIVER_TEST_WORKSPACE=str(workspace),
+        QUIVER_TEST_CACHE=str(cache),
+    )
+    assert failed == 0, output
+    assert passed > 0, output

@@ -1,0 +1,104 @@
+"""A damaged or foreign-version cache is rebuilt from the sources, never read as garbage."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zlib
+from pathlib import Path
+
+import pytest
+
+from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
+
+pytestmark = pytest.mark.model
+
+DATA = Path(__file__).parent.parent / "data"
+
+
+@pytest.fixture
+def indexed(tmp_path: Path, real_embedder):  # type: ignore[no-untyped-def]
+    tree, cache = tmp_path / "workspace", tmp_path / "cache"
+    shutil.copytree(DATA / "polyglot", tree)
+    with VectorSearchEngine(
+        tree,
+        embedder_factory=lambda: real_embedder,
+        cache_dir=cache,
+        options=EngineOptions(parse_workers=1),
+    ) as engine:
+        engine.index_tree()
+        symbols = engine.status().symbols
+    return tree, cache, symbols
+
+
+def reopen_and_reindex(tree: Path, cache: Path, real_embedder):  # type: ignore[no-untyped-def]
+    engine = VectorSearchEngine(
+        tree,
+        embedder_factory=lambda: real_embedder,
+        cache_dir=cache,
+        options=EngineOptions(parse_workers=1),
+    )
+    report = engine.index_tree()
+    return engine, report
+
+
+def assert_answers(engine: VectorSearchEngine, symbols: int) -> None:
+    status = engine.status()
+    assert status.symbols == symbols
+    assert status.vectors == symbols
+    names = [r.name for r in engine.search(SearchQuery("LoadSettings", limit=3)).results]
+    assert names[0] == "LoadSettings"
+
+
+def test_a_corrupt_catalog_is_rebuilt_without_reembedding(indexed, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    tree, cache, symbols = indexed
+    (cache / "catalog" / "catalog.json.z").write_bytes(b"\x00garbage")
+    engine, report = reopen_and_reindex(tree, cache, real_embedder)
+    with engine:
+        assert report.files_indexed == 4
+        assert report.symbols_embedded == 0  # the embedding cache survived
+        assert_answers(engine, symbols)
+
+
+def test_a_catalog_of_another_format_version_is_rebuilt(indexed, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    tree, cache, symbols = indexed
+    target = cache / "catalog" / "catalog.json.z"
+    payload = json.loads(zlib.decompress(target.read_bytes()))
+    payload["format"] = 999
+    target.write_bytes(zlib.compress(json.dumps(payload).encode()))
+    engine, report = reopen_and_reindex(tree, cache, real_embedder)
+    with engine:
+        assert report.files_indexed == 4
+        assert_answers(engine, symbols)
+
+
+def test_a_damaged_vector_manifest_is_rebuilt(indexed, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    tree, cache, symbols = indexed
+    manifests = [p for p in (cache / "vectors").iterdir() if "manifest" in p.name]
+    assert manifests
+    for manifest in manifests:
+        manifest.write_text("{not json")
+    engine, report = reopen_and_reindex(tree, cache, real_embedder)
+    with engine:
+        assert report.files_indexed == 4
+        assert report.symbols_embedded == 0
+        assert_answers(engine, symbols)
+
+
+def test_a_foreign_text_index_is_rebuilt(indexed, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    import tantivy
+
+    tree, cache, symbols = indexed
+    shutil.rmtree(cache / "text")
+    (cache / "text").mkdir()
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("something_else", stored=True)
+    foreign = tantivy.Index(builder.build(), path=str(cache / "text"))
+    writer = foreign.writer()
+    writer.add_document(tantivy.Document(something_else="x"))
+    writer.commit()
+    del writer, foreign
+    engine, report = reopen_and_reindex(tree, cache, real_embedder)
+    with engine:
+        assert report.files_indexed == 4
+        assert_answers(engine, symbols)

@@ -1,0 +1,32 @@
+"""The layering rules: the fuzzy matcher is core (no LSP libraries at all) and
+the options parser needs no pygls, so both load without the server stack."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SERVER_ROOT = Path(__file__).resolve().parents[2] / "server"
+
+
+def modules_loaded_by(statement: str) -> set[str]:
+    code = f"{statement}; import sys; print('\\n'.join(sys.modules))"
+    env = dict(os.environ, PYTHONPATH=str(SERVER_ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    return {name.split(".")[0] for name in out.split()}
+
+
+def test_the_fuzzy_matcher_imports_no_lsp_library() -> None:
+    loaded = modules_loaded_by("import quiver.fuzzy")
+    assert "pygls" not in loaded
+    assert "lsprotocol" not in loaded
+
+
+def test_the_options_parser_imports_neither_pygls_nor_lsprotocol() -> None:
+    loaded = modules_loaded_by("import quiver.lsp.options")
+    assert "pygls" not in loaded
+    assert "lsprotocol" not in loaded
