@@ -424,6 +424,17 @@ def run_faiss(
     return result
 
 
+def _git_commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT, capture_output=True, text=True, check=True, timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
 def machine() -> dict[str, Any]:
     model = next(
         (
@@ -442,6 +453,8 @@ def machine() -> dict[str, Any]:
         "numba": numba.__version__,
         "faiss": getattr(faiss, "__version__", None),
         "load_average_at_start": os.getloadavg(),
+        "commit": _git_commit(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
         "note": "2 cores shared with other jobs: figures are noisy (medians of several passes)",
     }
 
@@ -528,7 +541,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--nprobe", type=int, nargs="+", default=[4, 8, 16, 32, 64])
+    parser.add_argument(
+        "--nprobe",
+        type=int,
+        nargs="+",
+        default=[8, 16, 32, 64],
+        help="nprobe values to sweep; the index's default nprobe is always added",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="passes per latency figure (median)")
     parser.add_argument(
         "--brute-queries", type=int, default=100, help="queries timed one by one for brute force"
@@ -544,23 +563,29 @@ def main(argv: list[str] | None = None) -> int:
         rss_probe_main(args.rss_probe, args.rss_queries)
         return 0
     sizes = args.n or [100_000, 1_000_000]
-    report: dict[str, Any] = {"machine": machine(), "runs": []}
     RESULTS.mkdir(parents=True, exist_ok=True)
     target = RESULTS / "ivf.json"
+    # Runs of other sizes from earlier invocations are kept (each with its own machine note).
+    earlier = json.loads(target.read_text()).get("runs", []) if target.exists() else []
+    report: dict[str, Any] = {"runs": [run for run in earlier if run.get("n") not in sizes]}
     for n in sizes:
         print(f"N = {n:,}", flush=True)
         base, queries, truth = dataset(n, args.dim, args.queries)
-        for nprobe in args.nprobe:
-            assert nprobe >= 1
+        default = default_nprobe(default_nlist(n))
+        sweep = sorted({*args.nprobe, default})
+        if min(sweep) < 1:
+            parser.error("nprobe values must be at least 1")
+        run_args = argparse.Namespace(**{**vars(args), "nprobe": sweep})
         run: dict[str, Any] = {
+            "machine": machine(),
             "n": n,
             "dim": args.dim,
             "queries": args.queries,
-            "default_nprobe_rule": default_nprobe(default_nlist(n)),
+            "default_nprobe": default,
         }
-        run["ours"] = run_ours(n, base, queries, truth, args)
-        run["faiss"] = None if args.no_faiss else run_faiss(n, base, queries, truth, args)
-        run["brute_force"] = run_brute_force(base, queries, truth, args)
+        run["ours"] = run_ours(n, base, queries, truth, run_args)
+        run["faiss"] = None if args.no_faiss else run_faiss(n, base, queries, truth, run_args)
+        run["brute_force"] = run_brute_force(base, queries, truth, run_args)
         report["runs"].append(run)
         print_table(run)
         target.write_text(json.dumps(report, indent=1))
