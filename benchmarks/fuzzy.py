@@ -37,16 +37,101 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "fuzzy.json"
 CACHE = HERE / ".data" / "stdlib_identifiers.txt"
 WORDS = (
-    "get", "set", "add", "remove", "find", "load", "save", "read", "write", "parse", "build",
-    "make", "create", "update", "delete", "user", "users", "account", "session", "request",
-    "response", "http", "server", "client", "socket", "stream", "buffer", "file", "path",
-    "dir", "config", "option", "setting", "cache", "index", "tree", "node", "graph", "edge",
-    "item", "list", "map", "table", "row", "column", "query", "result", "error", "handler",
-    "manager", "factory", "service", "provider", "context", "event", "listener", "callback",
-    "token", "symbol", "scope", "module", "package", "import", "export", "render", "view",
-    "model", "state", "store", "action", "reducer", "effect", "hook", "test", "mock",
-    "fixture", "retry", "timeout", "backoff", "encode", "decode", "serialize", "json", "xml",
-    "yaml", "url", "uri", "id", "key", "value", "name", "type", "kind", "size", "count",
+    "get",
+    "set",
+    "add",
+    "remove",
+    "find",
+    "load",
+    "save",
+    "read",
+    "write",
+    "parse",
+    "build",
+    "make",
+    "create",
+    "update",
+    "delete",
+    "user",
+    "users",
+    "account",
+    "session",
+    "request",
+    "response",
+    "http",
+    "server",
+    "client",
+    "socket",
+    "stream",
+    "buffer",
+    "file",
+    "path",
+    "dir",
+    "config",
+    "option",
+    "setting",
+    "cache",
+    "index",
+    "tree",
+    "node",
+    "graph",
+    "edge",
+    "item",
+    "list",
+    "map",
+    "table",
+    "row",
+    "column",
+    "query",
+    "result",
+    "error",
+    "handler",
+    "manager",
+    "factory",
+    "service",
+    "provider",
+    "context",
+    "event",
+    "listener",
+    "callback",
+    "token",
+    "symbol",
+    "scope",
+    "module",
+    "package",
+    "import",
+    "export",
+    "render",
+    "view",
+    "model",
+    "state",
+    "store",
+    "action",
+    "reducer",
+    "effect",
+    "hook",
+    "test",
+    "mock",
+    "fixture",
+    "retry",
+    "timeout",
+    "backoff",
+    "encode",
+    "decode",
+    "serialize",
+    "json",
+    "xml",
+    "yaml",
+    "url",
+    "uri",
+    "id",
+    "key",
+    "value",
+    "name",
+    "type",
+    "kind",
+    "size",
+    "count",
 )
 
 
@@ -141,7 +226,10 @@ def cold_process_first_search(names_file: Path) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=str(HERE.parent / "server"))
     out = subprocess.run(
         [sys.executable, "-c", script, str(names_file)],
-        capture_output=True, text=True, check=True, env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     ).stdout.split()
     return {"import_s": float(out[0]), "build_s": float(out[1]), "first_search_s": float(out[2])}
 
@@ -233,23 +321,28 @@ def main() -> None:
             "p50": percentile(update_times, 0.5),
             "p99": percentile(update_times, 0.99),
         },
-        "fresh_process_median_s": {
-            key: statistics.median(c[key] for c in cold) for key in cold[0]
-        },
+        "fresh_process_median_s": {key: statistics.median(c[key] for c in cold) for key in cold[0]},
     }
 
-    print(f"fuzzy workspace-symbol search: {len(names):,} names "
-          f"({result['distinct_names']:,} distinct), {len(queries)} queries x {args.runs} runs, "
-          f"limit {args.limit}, {os.cpu_count()} cores (shared, noisy)")
+    print(
+        f"fuzzy workspace-symbol search: {len(names):,} names "
+        f"({result['distinct_names']:,} distinct), {len(queries)} queries x {args.runs} runs, "
+        f"limit {args.limit}, {os.cpu_count()} cores (shared, noisy)"
+    )
     print(f"{'measure':<40} {'p50':>10} {'p99':>10}")
-    print(f"{'search, all queries (ms)':<40} {result['search_ms']['p50']:>10.2f} "
-          f"{result['search_ms']['p99']:>10.2f}")
+    print(
+        f"{'search, all queries (ms)':<40} {result['search_ms']['p50']:>10.2f} "
+        f"{result['search_ms']['p99']:>10.2f}"
+    )
     for label, stats in result["search_ms_by_query_length"].items():
-        print(f"{'search, query length ' + label + ' (ms)':<40} {stats['p50']:>10.2f} "
-              f"{stats['p99']:>10.2f}")
+        print(
+            f"{'search, query length ' + label + ' (ms)':<40} {stats['p50']:>10.2f} "
+            f"{stats['p99']:>10.2f}"
+        )
     update = result["replace_one_file_40_symbols_ms"]
-    print(f"{'replace one file (40 symbols) (ms)':<40} {update['p50']:>10.2f} "
-          f"{update['p99']:>10.2f}")
+    print(
+        f"{'replace one file (40 symbols) (ms)':<40} {update['p50']:>10.2f} {update['p99']:>10.2f}"
+    )
     print(f"{'index build (s, median of 3)':<40} {result['build_s_median']:>10.3f}")
     fresh = result["fresh_process_median_s"]
     print(f"{'fresh process: import (s)':<40} {fresh['import_s']:>10.3f}")

@@ -1,13 +1,14 @@
 """IVF benchmark: Quiver's IVFFlat vs exact numpy brute force vs faiss IndexIVFFlat, one run.
 
-Data: clustered synthetic unit vectors (a mixture of ``n / 1000`` Gaussian clusters of
+Synthetic data: clustered unit vectors (a mixture of ``n / 1000`` Gaussian clusters of
 uneven size around random unit centres, cosine to the centre ~0.5, so a cluster spans
 several IVF lists and a query's neighbours are spread over them) and 1,000 held-out
 queries from the same mixture; ground truth is the exact top-10 by inner product.
 (Tighter clusters of ~256 points made nprobe 8 of 1,265 lists reach recall 0.998: too
-easy to choose a default nprobe from.)
-Everything is generated in chunks into ``benchmarks/.data`` (memory-mapped ``.npy``,
-reused by later runs) so a 1M × 384 set never exists twice in memory.
+easy to choose a default nprobe from.) Generated in chunks into ``benchmarks/.data``
+(memory-mapped ``.npy``, reused by later runs) so a 1M × 384 set never exists twice
+in memory. Real data: 8,000 symbols of the Python standard library embedded by the
+product's model, 1,000 of them held out as queries (``real_dataset``).
 
 Reported per size: k-means training and build time, single-query latency p50/p99
 (median over ``--repeat`` passes of all queries), batch QPS, recall@10 for several
@@ -16,8 +17,8 @@ index and runs the queries), open time, time to touch one vector, add/delete of 
 vectors and their commit. faiss is optional (``pip install faiss-cpu``, the ``bench``
 extra); it gets the same nlist, nprobe and training-set size.
 
-    python benchmarks/ivf.py                 # N = 100,000 and 1,000,000
-    python benchmarks/ivf.py --n 100000      # one size only
+    python benchmarks/ivf.py                 # synthetic 100k and 1M, real 8k
+    python benchmarks/ivf.py --n 100000      # one synthetic size only
 """
 
 from __future__ import annotations
@@ -113,6 +114,44 @@ def dataset(
         np.load(query_path),
         np.load(truth_path),
     )
+
+
+def real_dataset(count: int, queries: int) -> tuple[Matrix, Matrix, npt.NDArray[np.int64]]:
+    """Real embeddings: ``count`` distinct symbol texts of the Python standard library.
+
+    Functions, classes and methods read with ``ast`` (benchmarks/stdlib_symbols.py),
+    turned into the product's embedding text (``quiver.embed.text.symbol_text``) and
+    embedded by the product's model; ``queries`` of them, drawn at random, are held
+    out as queries ("find code like this symbol"). Cached in benchmarks/.data: the
+    embedding runs once (~35 texts/s on the busy 2-core machine).
+    """
+    stem = f"ivf-real-c{count}-q{queries}"
+    paths = [DATA / f"{stem}.{part}.npy" for part in ("base", "queries", "truth")]
+    if not all(path.exists() for path in paths):
+        import random
+
+        sys.path.insert(0, str(ROOT))
+        from quiver.embed.model import load_default_embedder
+        from quiver.embed.text import symbol_text
+        from stdlib_symbols import STDLIB, symbols_of_file
+
+        skip = {"test", "tests", "idlelib", "site-packages"}
+        files = sorted(
+            p for p in STDLIB.rglob("*.py") if not skip & set(p.relative_to(STDLIB).parts)
+        )
+        texts = sorted({symbol_text(s) for path in files for s in symbols_of_file(path)})
+        random.Random(0).shuffle(texts)
+        texts = texts[:count]
+        started = time.perf_counter()
+        vectors = load_default_embedder().embed_documents(texts).astype(np.float32)
+        print(f"  embedded {len(texts):,} symbol texts in {time.perf_counter() - started:.0f} s")
+        held_out, base = vectors[:queries], np.ascontiguousarray(vectors[queries:])
+        truth = exact_top_k(base, held_out, K)[1]
+        DATA.mkdir(parents=True, exist_ok=True)
+        for path, array in zip(paths, (base, held_out, truth), strict=True):
+            np.save(path, array)
+    base, held_out, truth = (np.load(path) for path in paths)
+    return base, held_out, truth
 
 
 def exact_top_k(base: Matrix, queries: Matrix, k: int) -> tuple[Matrix, npt.NDArray[np.int64]]:
@@ -467,8 +506,8 @@ def print_table(run: dict[str, Any]) -> None:
     """Print one size's results as Markdown tables (pasted into benchmarks/README.md)."""
     ours, flat, theirs = run["ours"], run["brute_force"], run.get("faiss")
     print(
-        f"\n### N = {run['n']:,} × {run['dim']} (nlist {ours['nlist']}, "
-        f"default nprobe {ours['default_nprobe']})\n"
+        f"\n### {run.get('data', 'synthetic')} data, N = {run['n']:,} × {run['dim']} "
+        f"(nlist {ours['nlist']}, default nprobe {ours['default_nprobe']})\n"
     )
     print(_row(["index", "nprobe", "recall@10", "p50 ms", "p99 ms", "batch QPS"]))
     print(_row(["---", "---:", "---:", "---:", "---:", "---:"]))
@@ -539,6 +578,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--n", type=int, action="append", help="index size (repeatable); default 100k and 1M"
     )
+    parser.add_argument(
+        "--real",
+        type=int,
+        help="also run on this many real stdlib symbol embeddings (default: 8000 when no "
+        "--n is given, else none; 0 skips)",
+    )
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument(
@@ -567,10 +612,24 @@ def main(argv: list[str] | None = None) -> int:
     target = RESULTS / "ivf.json"
     # Runs of other sizes from earlier invocations are kept (each with its own machine note).
     earlier = json.loads(target.read_text()).get("runs", []) if target.exists() else []
-    report: dict[str, Any] = {"runs": [run for run in earlier if run.get("n") not in sizes]}
-    for n in sizes:
-        print(f"N = {n:,}", flush=True)
-        base, queries, truth = dataset(n, args.dim, args.queries)
+    report: dict[str, Any] = {
+        "runs": [
+            run
+            for run in earlier
+            if run.get("data", "synthetic") != "synthetic" or run.get("n") not in sizes
+        ]
+    }
+    real = args.real if args.real is not None else (0 if args.n else 8000)
+    datasets: list[tuple[str, Callable[[], tuple[Matrix, Matrix, npt.NDArray[np.int64]]]]] = [
+        (f"synthetic {n:,}", lambda n=n: dataset(n, args.dim, args.queries)) for n in sizes
+    ]
+    if real:
+        datasets.append((f"real {real:,}", lambda: real_dataset(real, args.queries)))
+        report["runs"] = [run for run in report["runs"] if run.get("data") != "real"]
+    for label, load in datasets:
+        print(label, flush=True)
+        base, queries, truth = load()
+        n = base.shape[0]
         default = default_nprobe(default_nlist(n))
         sweep = sorted({*args.nprobe, default})
         if min(sweep) < 1:
@@ -578,9 +637,10 @@ def main(argv: list[str] | None = None) -> int:
         run_args = argparse.Namespace(**{**vars(args), "nprobe": sweep})
         run: dict[str, Any] = {
             "machine": machine(),
+            "data": label.split()[0],
             "n": n,
-            "dim": args.dim,
-            "queries": args.queries,
+            "dim": base.shape[1],
+            "queries": queries.shape[0],
             "default_nprobe": default,
         }
         run["ours"] = run_ours(n, base, queries, truth, run_args)

@@ -188,9 +188,7 @@ def _classify(
         where = np.searchsorted(distinct, codes[other])
         lower[other] = np.array([row[0] for row in table], dtype=np.int32)[where]
         flags[other] = np.array([row[1] for row in table], dtype=np.uint8)[where]
-        bits[other] = (
-            np.uint64(1) << np.array([row[2] for row in table], dtype=np.uint64)
-        )[where]
+        bits[other] = (np.uint64(1) << np.array([row[2] for row in table], dtype=np.uint64))[where]
     return lower, flags, bits
 
 
@@ -232,10 +230,14 @@ def _word_start_bonus(
     prev_digit = shifted(digit, 1) & has_prev
     next_lower = shifted(lower, -1) & has_next
 
-    camel = alnum & prev_alnum & (
-        (upper & prev_lower)  # getUser
-        | (upper & prev_upper & next_lower)  # HTTPServer → the S
-        | (digit != prev_digit)  # utf8, v2beta
+    camel = (
+        alnum
+        & prev_alnum
+        & (
+            (upper & prev_lower)  # getUser
+            | (upper & prev_upper & next_lower)  # HTTPServer → the S
+            | (digit != prev_digit)  # utf8, v2beta
+        )
     )
     bonus[camel] = CAMEL
     bonus[alnum & has_prev & ~prev_alnum] = WORD
@@ -527,8 +529,19 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
         if bound < heap[0]:
             continue
         dp, _ = _align(
-            lower, orig, bonus, start, n, q_lower, q_orig,
-            prev_row, cur_row, lo, hi, pred, False,
+            lower,
+            orig,
+            bonus,
+            start,
+            n,
+            q_lower,
+            q_orig,
+            prev_row,
+            cur_row,
+            lo,
+            hi,
+            pred,
+            False,
         )
         if dp <= _NEG:
             continue
@@ -581,8 +594,19 @@ def _positions_of(  # noqa: PLR0917 - numba kernels take flat positional arrays
     for t in range(count):
         slot = slots[t]
         _, end = _align(
-            lower, orig, bonus, offsets[slot], lengths[slot], q_lower, q_orig,
-            prev_row, cur_row, lo, hi, pred, True,
+            lower,
+            orig,
+            bonus,
+            offsets[slot],
+            lengths[slot],
+            q_lower,
+            q_orig,
+            prev_row,
+            cur_row,
+            lo,
+            hi,
+            pred,
+            True,
         )
         if end < 0:
             continue
@@ -669,16 +693,32 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
     offsets = np.zeros(1, dtype=np.int64)
     lengths = np.array([lower.shape[0]], dtype=np.int32)
     kept, scores = _score_top(
-        slot, offsets, lengths, np.full(1, np.iinfo(np.uint64).max, dtype=np.uint64),
-        lower, orig, bonus, prepared.pattern_lower, prepared.pattern_orig,
-        prepared.pattern_bits, prepared.raw_lower, prepared.raw_orig, 1,
+        slot,
+        offsets,
+        lengths,
+        np.full(1, np.iinfo(np.uint64).max, dtype=np.uint64),
+        lower,
+        orig,
+        bonus,
+        prepared.pattern_lower,
+        prepared.pattern_orig,
+        prepared.pattern_bits,
+        prepared.raw_lower,
+        prepared.raw_orig,
+        1,
     )
     if kept.shape[0] == 0:
         return None
     score = float(scores[0])
     positions = _positions_of(
-        slot, offsets, lengths, lower, orig, bonus,
-        prepared.pattern_lower, prepared.pattern_orig,
+        slot,
+        offsets,
+        lengths,
+        lower,
+        orig,
+        bonus,
+        prepared.pattern_lower,
+        prepared.pattern_orig,
     )
     return score, tuple(positions[0].tolist())
 
@@ -830,16 +870,32 @@ class NameIndex(Generic[K]):
             bonus = self._bonus.view()
             offsets = self._offsets.view()
             candidates, scores = _score_top(
-                candidates, offsets, lengths, self._word_start_masks.view(),
-                lower, orig, bonus, prepared.pattern_lower, prepared.pattern_orig,
-                prepared.pattern_bits, prepared.raw_lower, prepared.raw_orig, limit,
+                candidates,
+                offsets,
+                lengths,
+                self._word_start_masks.view(),
+                lower,
+                orig,
+                bonus,
+                prepared.pattern_lower,
+                prepared.pattern_orig,
+                prepared.pattern_bits,
+                prepared.raw_lower,
+                prepared.raw_orig,
+                limit,
             )
             order = self._rank(candidates, scores)[:limit]
             candidates = candidates[order]
             ranked_scores = scores[order].tolist()
             positions = _positions_of(
-                candidates, offsets, lengths, lower, orig, bonus,
-                prepared.pattern_lower, prepared.pattern_orig,
+                candidates,
+                offsets,
+                lengths,
+                lower,
+                orig,
+                bonus,
+                prepared.pattern_lower,
+                prepared.pattern_orig,
             ).tolist()
             return [
                 FuzzyMatch(self._keys[slot], score, tuple(where))
@@ -903,9 +959,7 @@ class NameIndex(Generic[K]):
         if codes.shape[0]:
             masks[nonempty] = np.bitwise_or.reduceat(bits, starts[nonempty])
             word_start_bits = np.where(bonus > 0, bits, np.uint64(0))
-            word_start_masks[nonempty] = np.bitwise_or.reduceat(
-                word_start_bits, starts[nonempty]
-            )
+            word_start_masks[nonempty] = np.bitwise_or.reduceat(word_start_bits, starts[nonempty])
 
         first_slot = len(self._keys)
         self._offsets.extend(starts + self._lower.size)

@@ -40,9 +40,7 @@ def test_returned_positions_are_an_optimal_alignment(query: str, name: str) -> N
     _, positions = result
     pattern = pattern_of(query)
     assert list(positions) == sorted(set(positions))
-    assert all(
-        name[p].lower() == c.lower() for p, c in zip(positions, pattern, strict=True)
-    )
+    assert all(name[p].lower() == c.lower() for p, c in zip(positions, pattern, strict=True))
     assert alignment_score(pattern, name, positions) == best_alignment_score(pattern, name)
 
 
@@ -97,7 +95,12 @@ def test_the_pruning_bound_is_never_below_the_real_score(query: str, name: str) 
     index: NameIndex[int] = NameIndex()
     index.add([0], [name])
     bound = fuzzy._upper_bound(
-        index._lower.view(), 0, len(name), index._word_start_masks.view()[0],
-        prepared.pattern_lower, prepared.pattern_bits, prepared.raw_lower,
+        index._lower.view(),
+        0,
+        len(name),
+        index._word_start_masks.view()[0],
+        prepared.pattern_lower,
+        prepared.pattern_bits,
+        prepared.raw_lower,
     )
     assert bound >= result[0]

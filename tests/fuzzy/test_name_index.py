@@ -123,8 +123,7 @@ def test_a_hundred_thousand_names_build_and_answer_ranked_results() -> None:
     rng = random.Random(11)
     words = ["get", "set", "user", "http", "server", "request", "parse", "index", "tree", "node"]
     names = [
-        "".join(w.capitalize() if j else w for j, w in enumerate(rng.sample(words, 3)))
-        + str(i)
+        "".join(w.capitalize() if j else w for j, w in enumerate(rng.sample(words, 3))) + str(i)
         for i in range(100_000)
     ]
     index = make_index(names)

@@ -634,3 +634,15 @@ def test_a_reader_whose_new_generation_vanished_reads_the_manifest_again(
     assert len(calls) == 2
     assert reader.generation == writer.generation
     assert not reader.contains(VectorId(777_777))
+
+
+def test_verify_accepts_a_change_log_that_grew_after_this_generation(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    writer = _trained(tmp_path / "ix", rng)
+    reader = IVFIndex.open(tmp_path / "ix")
+    writer.add_with_ids(unit_vectors(rng, 3, DIM), np.array([1, 2, 3]))
+    writer.commit()
+    reader.verify()  # its generation's prefix of the log is intact
+    assert reader.refresh()
+    reader.verify()

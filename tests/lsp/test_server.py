@@ -173,8 +173,14 @@ async def test_quiver_search_answers_in_each_mode(
     result = response["results"][names.index(expected)]
     assert result["location"]["uri"].startswith("file://")
     assert set(result) >= {
-        "kind", "containerName", "selectionRange", "language", "signature", "snippet",
-        "score", "retrievers",
+        "kind",
+        "containerName",
+        "selectionRange",
+        "language",
+        "signature",
+        "snippet",
+        "score",
+        "retrievers",
     }
     assert set(result["retrievers"]) <= {"semantic", "text"}
 
@@ -440,4 +446,3 @@ async def test_a_rebuild_re_embeds_everything_and_answers_as_before(served: Serv
         lambda s: s["state"] == "ready" and s["symbols"] == before["symbols"],
     )
     assert (await symbol_names(client, "swr"))[0] == "send_with_retries"
-

@@ -63,23 +63,31 @@ def test_a_result_converts_to_the_documented_example() -> None:
     # The SearchResult of the example in docs/protocol.md, field for field.
     result: SearchResultLike = protocol_example_result()
     assert search_result_to_json(result) == {
-        "name": "retry_with_backoff", "kind": 12, "containerName": "net.http",
-        "location": {"uri": "file:///repo/net/http.py",
-                     "range": {"start": {"line": 40, "character": 0},
-                               "end": {"line": 58, "character": 0}}},
-        "selectionRange": {"start": {"line": 40, "character": 4},
-                           "end": {"line": 40, "character": 22}},
+        "name": "retry_with_backoff",
+        "kind": 12,
+        "containerName": "net.http",
+        "location": {
+            "uri": "file:///repo/net/http.py",
+            "range": {"start": {"line": 40, "character": 0}, "end": {"line": 58, "character": 0}},
+        },
+        "selectionRange": {
+            "start": {"line": 40, "character": 4},
+            "end": {"line": 40, "character": 22},
+        },
         "language": "python",
         "signature": "def retry_with_backoff(request, attempts=3):",
         "snippet": "for attempt in range(attempts):\n    try:\n        return send(request)",
-        "score": 0.0312, "retrievers": ["semantic", "text"],
+        "score": 0.0312,
+        "retrievers": ["semantic", "text"],
     }
 
 
 def test_the_response_wraps_results_with_partial_generation_and_time() -> None:
     response = search_response_to_json(
         [protocol_example_result(), protocol_example_result(name="other", score=0.01)],
-        partial=True, generation=12, elapsed_ms=6.12345,
+        partial=True,
+        generation=12,
+        elapsed_ms=6.12345,
     )
     assert response["partial"] is True
     assert response["generation"] == 12
@@ -115,15 +123,23 @@ def test_search_params_take_their_defaults_from_the_options() -> None:
 
 def test_search_params_read_every_documented_field() -> None:
     params = search_params_from_json(
-        {"query": "parse config", "mode": "semantic", "limit": 5,
-         "kinds": ["function", "Class", "enum-member"], "languages": ["Python", "rust"],
-         "paths": ["src/**"]},
+        {
+            "query": "parse config",
+            "mode": "semantic",
+            "limit": 5,
+            "kinds": ["function", "Class", "enum-member"],
+            "languages": ["Python", "rust"],
+            "paths": ["src/**"],
+        },
         DEFAULT_OPTIONS,
     )
     assert params == SearchParams(
-        query="parse config", mode="semantic", limit=5,
+        query="parse config",
+        mode="semantic",
+        limit=5,
         kinds=(SymbolKind.FUNCTION, SymbolKind.CLASS, SymbolKind.ENUM_MEMBER),
-        languages=("python", "rust"), paths=("src/**",),
+        languages=("python", "rust"),
+        paths=("src/**",),
     )
 
 
@@ -185,8 +201,11 @@ def test_an_unknown_kind_error_lists_the_valid_labels() -> None:
 
 def test_similar_params_give_the_local_path_and_position() -> None:
     params = similar_params_from_json(
-        {"textDocument": {"uri": "file:///repo/a%20b.py"},
-         "position": {"line": 10, "character": 4}, "limit": 7},
+        {
+            "textDocument": {"uri": "file:///repo/a%20b.py"},
+            "position": {"line": 10, "character": 4},
+            "limit": 7,
+        },
         DEFAULT_OPTIONS,
     )
     assert params.path == "/repo/a b.py"
@@ -208,13 +227,19 @@ def test_similar_params_as_nested_namedtuples() -> None:
     ("raw", "in_message"),
     [
         ({"position": {"line": 1, "character": 0}}, "needs 'textDocument.uri'"),
-        ({"textDocument": {"uri": "untitled:1"}, "position": {"line": 0, "character": 0}},
-         "only indexes local files"),
+        (
+            {"textDocument": {"uri": "untitled:1"}, "position": {"line": 0, "character": 0}},
+            "only indexes local files",
+        ),
         ({"textDocument": {"uri": "file:///a.py"}}, "needs a 'position'"),
-        ({"textDocument": {"uri": "file:///a.py"}, "position": {"line": -1, "character": 0}},
-         "needs a 'position'"),
-        ({"textDocument": {"uri": "file:///a.py"}, "position": {"line": 1.5, "character": 0}},
-         "needs a 'position'"),
+        (
+            {"textDocument": {"uri": "file:///a.py"}, "position": {"line": -1, "character": 0}},
+            "needs a 'position'",
+        ),
+        (
+            {"textDocument": {"uri": "file:///a.py"}, "position": {"line": 1.5, "character": 0}},
+            "needs a 'position'",
+        ),
     ],
 )
 def test_malformed_similar_params_raise_an_error_with_a_suggestion(

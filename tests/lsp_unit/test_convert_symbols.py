@@ -70,8 +70,11 @@ def test_positions_and_ranges_convert_both_ways_unchanged() -> None:
 
 def test_symbol_information_carries_location_kind_and_container() -> None:
     symbol = make_symbol(
-        "retry_with_backoff", SymbolKind.FUNCTION, span(40, 0, 58, 0),
-        container="net.http", path="/repo/net/my http.py",
+        "retry_with_backoff",
+        SymbolKind.FUNCTION,
+        span(40, 0, 58, 0),
+        container="net.http",
+        path="/repo/net/my http.py",
     )
     info = to_symbol_information(symbol)
     assert info.name == "retry_with_backoff"
@@ -111,8 +114,11 @@ def test_document_symbols_nest_by_range_in_document_order() -> None:
 
 def test_document_symbols_use_the_signature_as_detail_and_keep_the_selection() -> None:
     symbol = make_symbol(
-        "run", SymbolKind.FUNCTION, span(1, 0, 4, 0),
-        selection=span(1, 4, 1, 7), signature="def run(self) -> None:",
+        "run",
+        SymbolKind.FUNCTION,
+        span(1, 0, 4, 0),
+        selection=span(1, 4, 1, 7),
+        signature="def run(self) -> None:",
     )
     (converted,) = to_document_symbols([symbol])
     assert converted.detail == "def run(self) -> None:"
@@ -180,8 +186,14 @@ def test_converted_symbols_serialise_to_the_protocols_json() -> None:
 
     flat = [
         make_symbol("Outer", SymbolKind.CLASS, span(0, 0, 9, 0), container="mod"),
-        make_symbol("run", SymbolKind.METHOD, span(1, 4, 3, 0), container="mod.Outer",
-                    selection=span(1, 8, 1, 11), signature="def run(self):"),
+        make_symbol(
+            "run",
+            SymbolKind.METHOD,
+            span(1, 4, 3, 0),
+            container="mod.Outer",
+            selection=span(1, 8, 1, 11),
+            signature="def run(self):",
+        ),
     ]
     converter = get_converter()
     (outer,) = converter.unstructure(to_document_symbols(flat), list[lsp.DocumentSymbol])
@@ -191,7 +203,8 @@ def test_converted_symbols_serialise_to_the_protocols_json() -> None:
     (run,) = outer["children"]
     assert run["detail"] == "def run(self):"
     assert run["selectionRange"] == {
-        "start": {"line": 1, "character": 8}, "end": {"line": 1, "character": 11}
+        "start": {"line": 1, "character": 8},
+        "end": {"line": 1, "character": 11},
     }
     assert "children" not in run  # absent, not null
     info = converter.unstructure(to_symbol_information(flat[1]), lsp.SymbolInformation)

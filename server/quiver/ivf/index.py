@@ -747,7 +747,7 @@ class IVFIndex:
                 return False
             manifest = read_manifest(self.directory, kind=INDEX_KIND, format_version=FORMAT_VERSION)
             check_identity(manifest, dim=self.dim, model_id=self.model_id)
-            if manifest.generation == self._manifest.generation:
+            if manifest == self._manifest:
                 self._stamp = stamp
                 return False
             try:
@@ -798,8 +798,9 @@ class IVFIndex:
         (~0.4 s per GB from the page cache).
         """
         self._require_open()
-        for entry in self._manifest.files.values():
-            verify_file(self.directory / entry.name, entry)
+        for role, entry in self._manifest.files.items():
+            # The change log may have grown past this generation's committed length.
+            verify_file(self.directory / entry.name, entry, prefix=role == ROLE_CHANGES)
 
     def close(self) -> None:
         """Release the writer lock and the memory maps; uncommitted changes are dropped."""

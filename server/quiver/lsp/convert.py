@@ -458,7 +458,9 @@ def search_params_from_json(raw: object, options: ServerOptions) -> SearchParams
     mode = (
         options.search_mode
         if given_mode is None
-        else _MODES.get(given_mode.strip().lower()) if isinstance(given_mode, str) else None
+        else _MODES.get(given_mode.strip().lower())
+        if isinstance(given_mode, str)
+        else None
     )
     if mode is None:
         raise InvalidQueryError(
@@ -560,8 +562,10 @@ def _strings(params: Mapping[str, object], field: str) -> tuple[str, ...]:
     value = params.get(field)
     if value is None:
         return ()
-    if not isinstance(value, Sequence) or isinstance(value, str) or not all(
-        isinstance(item, str) for item in value
+    if (
+        not isinstance(value, Sequence)
+        or isinstance(value, str)
+        or not all(isinstance(item, str) for item in value)
     ):
         raise InvalidQueryError(
             f"'{field}' must be a list of strings, got {_describe(value)}.",
@@ -578,8 +582,7 @@ def _limit(params: Mapping[str, object], default: int) -> int:
         value = int(value)
     if not _is_natural(value) or value < 1:
         raise InvalidQueryError(
-            f"'limit' must be a whole number from 1 to {MAX_SEARCH_LIMIT}, "
-            f"got {_describe(value)}.",
+            f"'limit' must be a whole number from 1 to {MAX_SEARCH_LIMIT}, got {_describe(value)}.",
             f"send a limit such as 20 (at most {MAX_SEARCH_LIMIT}), or leave it out.",
         )
     return min(value, MAX_SEARCH_LIMIT)

@@ -201,8 +201,11 @@ def _read_exclude(reader: _Reader, value: object) -> None:
         return
     if not isinstance(value, list):
         reader.bad(
-            "exclude", value, "a list of glob patterns",
-            _show(list(reader.current.exclude)), example,
+            "exclude",
+            value,
+            "a list of glob patterns",
+            _show(list(reader.current.exclude)),
+            example,
         )
         return
     # Keep the usable patterns: dropping the whole list for one typo would index
@@ -229,8 +232,11 @@ def _read_max_file_size(reader: _Reader, value: object) -> None:
     size = _as_int(value)
     if size is None or size < 1:
         reader.bad(
-            "maxFileSize", value, "a positive number of bytes",
-            _show(reader.current.max_file_size), "a number of bytes such as 1048576 (1 MiB)",
+            "maxFileSize",
+            value,
+            "a positive number of bytes",
+            _show(reader.current.max_file_size),
+            "a number of bytes such as 1048576 (1 MiB)",
         )
     else:
         reader.changes["max_file_size"] = size
@@ -239,7 +245,10 @@ def _read_max_file_size(reader: _Reader, value: object) -> None:
 def _read_search(reader: _Reader, value: object) -> None:
     if not _is_object(value):
         reader.bad(
-            "search", value, "an object", "the current search settings",
+            "search",
+            value,
+            "an object",
+            "the current search settings",
             '{"limit": 20, "mode": "hybrid"}',
         )
         return
@@ -248,8 +257,11 @@ def _read_search(reader: _Reader, value: object) -> None:
             limit = _as_int(item)
             if limit is None or not 1 <= limit <= MAX_SEARCH_LIMIT:
                 reader.bad(
-                    "search.limit", item, f"a whole number from 1 to {MAX_SEARCH_LIMIT}",
-                    _show(reader.current.search_limit), "a number such as 20",
+                    "search.limit",
+                    item,
+                    f"a whole number from 1 to {MAX_SEARCH_LIMIT}",
+                    _show(reader.current.search_limit),
+                    "a number such as 20",
                 )
             else:
                 reader.changes["search_limit"] = limit
@@ -266,8 +278,11 @@ def _read_choice(
         reader.changes[attribute] = value.strip().lower()
         return
     reader.bad(
-        key, value, "one of " + ", ".join(repr(c) for c in choices),
-        _show(getattr(reader.current, attribute)), " or ".join(f'"{c}"' for c in choices),
+        key,
+        value,
+        "one of " + ", ".join(repr(c) for c in choices),
+        _show(getattr(reader.current, attribute)),
+        " or ".join(f'"{c}"' for c in choices),
     )
 
 

@@ -162,9 +162,7 @@ class ClientReporter:
             log.info("The client refused a progress token (%s); logging progress instead", error)
             self._work_done = False
             return
-        progress.begin(
-            token, lsp.WorkDoneProgressBegin(title=title, message=message, percentage=0)
-        )
+        progress.begin(token, lsp.WorkDoneProgressBegin(title=title, message=message, percentage=0))
         while True:
             kind, value = await queue.get()
             if kind == "end":

@@ -886,4 +886,3 @@ def _load_default_embedder() -> Embedder:
     from quiver.embed.model import load_default_embedder
 
     return load_default_embedder()
-

@@ -84,9 +84,7 @@ def _materialize(result: _FileRecords) -> ParsedFile:
     file, source, records, reason = result
     if reason is not None:
         return ParsedFile(file, (), reason)
-    return ParsedFile(
-        file, tuple(materialize(records, source, file.rel_path, file.language)), None
-    )
+    return ParsedFile(file, tuple(materialize(records, source, file.rel_path, file.language)), None)
 
 
 def default_workers() -> int:

@@ -116,14 +116,10 @@ def discover(
         return
 
     user_rules = (
-        (_IgnoreRules("", pathspec.GitIgnoreSpec.from_lines(list(excludes))),)
-        if excludes
-        else ()
+        (_IgnoreRules("", pathspec.GitIgnoreSpec.from_lines(list(excludes))),) if excludes else ()
     )
     base_rules = _read_ignore_file(root_abs / ".git" / "info" / "exclude", "")
-    pending: list[tuple[Path, str, tuple[_IgnoreRules, ...]]] = [
-        (root_abs, "", tuple(base_rules))
-    ]
+    pending: list[tuple[Path, str, tuple[_IgnoreRules, ...]]] = [(root_abs, "", tuple(base_rules))]
     while pending:
         directory, prefix, inherited = pending.pop()
         try:

@@ -67,9 +67,7 @@ MAX_DOC_CHARS = 4000
 #: A symbol as plain values: name, kind, container, signature, doc, range
 #: (start line, start column, end line, end column), selection range (same),
 #: body span (start byte, end byte) in the source, content hash.
-SymbolRecord = tuple[
-    str, int, str, str, str, int, int, int, int, int, int, int, int, int, int, str
-]
+SymbolRecord = tuple[str, int, str, str, str, int, int, int, int, int, int, int, int, int, int, str]
 
 # UTF-8 needs at most 4 bytes per character.
 _BODY_SCAN_BYTES = MAX_BODY_CHARS * 4
@@ -86,9 +84,7 @@ _TYPE_KINDS = frozenset(
 )
 _FUNCTION_KINDS = frozenset({SymbolKind.FUNCTION, SymbolKind.METHOD})
 
-_KIND_BY_CAPTURE: dict[str, SymbolKind] = {
-    f"definition.{kind.label}": kind for kind in SymbolKind
-}
+_KIND_BY_CAPTURE: dict[str, SymbolKind] = {f"definition.{kind.label}": kind for kind in SymbolKind}
 
 _QUALIFIED_NAME_SEPARATOR = re.compile(r"::|\\|\.")
 _GENERIC_ARGUMENTS = re.compile(r"<[^<>]*>|\[[^\[\]]*\]")
@@ -549,8 +545,10 @@ def _doc(candidate: _Candidate, source: bytes, spec: LanguageSpec) -> str:
         if end_row < expected_end_row - 1:
             break  # a blank line separates it from the definition
         before = previous.prev_sibling
-        if before is not None and before.end_point[0] == start_row and (
-            before.type not in spec.comments
+        if (
+            before is not None
+            and before.end_point[0] == start_row
+            and (before.type not in spec.comments)
         ):
             break  # a trailing comment of the previous statement
         comments.append(previous)

@@ -192,14 +192,16 @@ def _check_crc(path: Path, actual: int, entry: FileEntry) -> None:
         )
 
 
-def verify_file(path: Path, entry: FileEntry) -> None:
-    """Check a published file's full size and CRC-32 against its manifest entry.
+def verify_file(path: Path, entry: FileEntry, *, prefix: bool = False) -> None:
+    """Check a published file's size and CRC-32 against its manifest entry.
 
-    Raises ``IndexCorruptError`` on a mismatch or a missing file. Cost: reads the whole file.
+    With ``prefix`` (an append-only file such as a change log) the file may be longer
+    than the entry: only its first ``entry.size`` bytes are checked. Raises
+    ``IndexCorruptError`` on a mismatch or a missing file. Cost: reads those bytes.
     """
     try:
         size = path.stat().st_size
-        if size != entry.size:
+        if size < entry.size or (size != entry.size and not prefix):
             raise IndexCorruptError(
                 f"{path} is {size} bytes but the manifest recorded {entry.size}.",
                 "Delete the index directory and re-index with `quiver index --rebuild`.",

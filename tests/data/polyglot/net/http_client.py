@@ -12,7 +12,7 @@ class RetryPolicy:
 
     def delay_for(self, attempt: int) -> float:
         """Exponential backoff: the wait grows with each failed attempt."""
-        return self.backoff_seconds * (2 ** attempt)
+        return self.backoff_seconds * (2**attempt)
 
 
 def send_with_retries(request, transport, policy: RetryPolicy):
