@@ -452,7 +452,8 @@ class WorkspaceSession:
                 status = engine.status()
             except Exception:  # closed under our feet by a rebuild: skip this round
                 continue
-            files += max(status.files, folder.files_total)
+            # While a folder is walked, its files are what the walk found so far.
+            files += max(status.files, folder.files_total) if folder.indexing else status.files
             indexed += folder.files_done if folder.indexing else status.files
             symbols += status.symbols
             generation += status.generation
