@@ -17,7 +17,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,18 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.symbols)
+
+    def copy_tables(self) -> Catalog:
+        """A copy to ``save`` while this catalog keeps changing (records are shared:
+        symbol records are immutable and a file's record is replaced, not edited,
+        when its symbols change). Costs two dict copies: a few ms per 100,000 symbols."""
+        copy = Catalog()
+        copy.files = {path: replace(record) for path, record in self.files.items()}
+        copy.symbols = dict(self.symbols)
+        copy.next_id = self.next_id
+        copy.generation = self.generation
+        copy.model_id = self.model_id
+        return copy
 
     def __iter__(self) -> Iterator[SymbolRecord]:
         return iter(self.symbols.values())

@@ -219,6 +219,11 @@ class VectorSearchEngine:
         self._last_update: datetime | None = None
         # Applied changes not yet committed to disk (see ``flush``).
         self._unflushed = False
+        # Catalog copies are numbered when taken and written in order, outside the
+        # update lock (see ``flush``): an older copy never overwrites a newer one.
+        self._catalog_serial = 0
+        self._catalog_written = 0
+        self._catalog_write_lock = threading.Lock()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._catalog = Catalog.load(self._catalog_dir)
@@ -360,9 +365,7 @@ class VectorSearchEngine:
 
     def close(self) -> None:
         """Flush what is not yet durable, then release files and locks."""
-        with self._update_lock:
-            if self._unflushed:
-                self._commit()
+        self.flush()
         with self._update_lock, self._state_lock:
             if self._vectors is not None:
                 self._vectors.close()
@@ -577,27 +580,43 @@ class VectorSearchEngine:
         """Commit every change applied with ``durable=False``; True if there was any.
 
         Commits vectors → text → catalog, the order the recovery on open relies
-        on. Costs the fsyncs of the three indexes and a rewrite of the catalog
-        snapshot (tens to hundreds of ms, growing with the catalog); searches
-        keep answering meanwhile, updates wait.
+        on. Updates wait only for the vector and text commits (their fsyncs,
+        tens of ms) and a copy of the catalog's tables; the catalog snapshot
+        is then written without blocking them (about 1 s per 100,000 symbols
+        on the reference machine). Searches never wait.
         """
         with self._update_lock:
             if not self._unflushed:
                 return False
-            self._commit()
-            return True
+            snapshot = self._commit_indexes()
+        self._write_catalog(snapshot)
+        return True
 
     def _commit(self) -> None:
-        """Publish vectors, then text, then the catalog. Caller holds the update lock.
+        """Publish vectors, then text, then the catalog. Caller holds the update lock."""
+        self._write_catalog(self._commit_indexes())
 
-        No state lock: only the update-lock holder mutates the indexes and the
-        catalog, and searches read snapshots, so they need not wait for the fsyncs.
+    def _commit_indexes(self) -> tuple[int, Catalog]:
+        """Commit vectors then text; returns a numbered copy of the catalog to write next.
+
+        Caller holds the update lock. No state lock: only the update-lock holder
+        mutates the indexes and the catalog, and searches read snapshots.
         """
         if self._vectors is not None:
             self._vectors.commit()
         self._text.commit()
-        self._catalog.save(self._catalog_dir)
         self._unflushed = False
+        self._catalog_serial += 1
+        return self._catalog_serial, self._catalog.copy_tables()
+
+    def _write_catalog(self, snapshot: tuple[int, Catalog]) -> None:
+        """Write a catalog copy unless a newer one was written already (writes serialised)."""
+        serial, catalog = snapshot
+        with self._catalog_write_lock:
+            if serial <= self._catalog_written:
+                return
+            catalog.save(self._catalog_dir)
+            self._catalog_written = serial
 
     def _apply(
         self,

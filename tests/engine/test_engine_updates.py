@@ -137,3 +137,20 @@ def test_a_search_does_not_wait_for_an_index_run_that_is_loading_the_model(
         indexer.join(timeout=60)
         engine.close()
     assert calls == ["indexer", "MainThread"]
+
+
+def test_an_older_catalog_copy_never_overwrites_a_newer_one(
+    engine: VectorSearchEngine, polyglot_tree: Path, tmp_path: Path
+) -> None:
+    source = polyglot_tree / "ui" / "debounce.ts"
+    alpha = source.read_text() + "\nexport function alpha(): void {}\n"
+    engine.update_file(source, text=alpha, durable=False)
+    with engine._update_lock:
+        older = engine._commit_indexes()
+    beta = source.read_text() + "\nexport function beta(): void {}\n"
+    engine.update_file(source, text=beta, durable=False)
+    with engine._update_lock:
+        newer = engine._commit_indexes()
+    engine._write_catalog(newer)
+    engine._write_catalog(older)  # a slow writer finishing late must not win
+    assert disk_generation(tmp_path / "cache") == newer[1].generation > older[1].generation

@@ -30,3 +30,16 @@ def test_the_options_parser_imports_neither_pygls_nor_lsprotocol() -> None:
     loaded = modules_loaded_by("import quiver.lsp.options")
     assert "pygls" not in loaded
     assert "lsprotocol" not in loaded
+
+
+def test_the_workspace_session_imports_neither_pygls_nor_lsprotocol() -> None:
+    loaded = modules_loaded_by("import quiver.lsp.session")
+    assert "pygls" not in loaded
+    assert "lsprotocol" not in loaded
+
+
+def test_the_server_starts_without_importing_the_engine_stack() -> None:
+    # initialize is answered before numba, Tantivy, tree-sitter or the model load.
+    loaded = modules_loaded_by("import quiver.lsp.server")
+    assert "pygls" in loaded
+    assert not {"numba", "tantivy", "tree_sitter", "fastembed", "onnxruntime"} & loaded

@@ -55,7 +55,8 @@ from quiver.workspace import default_cache_root
 
 __all__ = [
     "BURST_FILES",
-    "FLUSH_DELAY_S",
+    "FLUSH_IDLE_S",
+    "FLUSH_MAX_DELAY_S",
     "SessionListener",
     "SessionState",
     "SessionStatus",
@@ -70,9 +71,11 @@ SessionState = Literal["starting", "indexing", "ready", "error"]
 #: More changed files than this in one batch are handed to ``index_tree``
 #: (one walk, one embedding batch) instead of one ``update_file`` each.
 BURST_FILES = 32
-#: Single-file updates are searchable at once; their disk commit waits this long
-#: (a burst of saves costs one commit, not one per save).
-FLUSH_DELAY_S = 2.0
+#: Single-file updates are searchable at once; they are committed to disk once
+#: edits pause this long (a flush makes the next edit wait for fsyncs) ...
+FLUSH_IDLE_S = 2.0
+#: ... and at least this often while edits never pause.
+FLUSH_MAX_DELAY_S = 30.0
 #: How long a query waits for a folder's index to open before answering without it.
 OPEN_WAIT_S = 10.0
 
@@ -176,6 +179,7 @@ class WorkspaceSession:
         self._changes = ChangeQueue()
         self._buffers: dict[Path, str] = {}  # open documents with unsaved edits
         self._flush_at: float | None = None
+        self._unflushed_since: float | None = None
         self._closing = False
         self._cancel = threading.Event()
         self._busy = 0  # indexing runs in progress (the writer thread's)
@@ -452,7 +456,8 @@ class WorkspaceSession:
                 status = engine.status()
             except Exception:  # closed under our feet by a rebuild: skip this round
                 continue
-            files += max(status.files, folder.files_total)
+            # While a folder is walked, its files are what the walk found so far.
+            files += max(status.files, folder.files_total) if folder.indexing else status.files
             indexed += folder.files_done if folder.indexing else status.files
             symbols += status.symbols
             generation += status.generation
@@ -632,7 +637,7 @@ class WorkspaceSession:
                 if self._flush_at is not None:
                     flush_in = self._flush_at - time.monotonic()
                     if flush_in <= 0:
-                        self._flush_at = None
+                        self._flush_at = self._unflushed_since = None
                         return _Job("flush", self._flush)
                     waits.append(flush_in)
                 self._lock.wait(min(waits) if waits else None)
@@ -810,8 +815,10 @@ class WorkspaceSession:
                 self._apply_one(engine, path, change, buffers)
         if changed_any:
             with self._lock:
-                if self._flush_at is None:
-                    self._flush_at = time.monotonic() + FLUSH_DELAY_S
+                now = time.monotonic()
+                if self._unflushed_since is None:
+                    self._unflushed_since = now
+                self._flush_at = min(now + FLUSH_IDLE_S, self._unflushed_since + FLUSH_MAX_DELAY_S)
             self._listener.status_changed(state_changed=False)
 
     def _apply_one(
