@@ -50,7 +50,7 @@ from quiver.errors import (
     InvalidQueryError,
     QuiverError,
 )
-from quiver.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, reciprocal_rank_fusion
+from quiver.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, score_fusion
 from quiver.fuzzy import NameIndex
 from quiver.ids import ClusterId, SymbolId, VectorId
 from quiver.ivf.index import IVFIndex
@@ -794,12 +794,11 @@ class VectorSearchEngine:
         elif query.mode == "text":
             ranked = text_hits
         else:
-            weights = DEFAULT_WEIGHTS[classify_query(text)]
-            ranked = reciprocal_rank_fusion(
-                [
-                    ([i for i, _ in semantic_hits], weights.semantic),
-                    ([i for i, _ in text_hits], weights.text),
-                ]
+            ranked = score_fusion(
+                semantic_hits,
+                text_hits,
+                self._cosines(query_vector, {i for i, _ in text_hits} - dict(semantic_hits).keys()),
+                DEFAULT_WEIGHTS[classify_query(text)],
             )
         found_by = {i: ("semantic",) for i, _ in semantic_hits}
         for i, _ in text_hits:
@@ -811,6 +810,19 @@ class VectorSearchEngine:
             generation=self._catalog.generation,
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
         )
+
+    def _cosines(self, query_vector: np.ndarray, ids: set[int]) -> dict[int, float]:
+        """Exact cosine of the query with the stored vectors of ``ids`` (a few dozen at most)."""
+        cosines: dict[int, float] = {}
+        with self._state_lock:
+            vectors = self._vectors
+            if vectors is None:
+                return cosines
+            for key in ids:
+                stored = vectors.reconstruct(VectorId(key))
+                if stored is not None:
+                    cosines[key] = float(np.dot(stored, query_vector))
+        return cosines
 
     def _semantic_hits(
         self, query_vector: np.ndarray, fetch: int, query: SearchQuery

@@ -35,3 +35,25 @@ def test_weights_decide_between_two_first_places() -> None:
 
 def test_fusion_of_nothing_is_empty() -> None:
     assert reciprocal_rank_fusion([([], 1.0), ([], 0.5)]) == []
+
+
+def test_score_fusion_adds_normalised_text_evidence_to_the_cosine() -> None:
+    from quiver.fusion import FusionWeights, score_fusion
+
+    fused = score_fusion(
+        semantic=[(1, 0.60), (2, 0.58)],
+        text=[(2, 12.0), (3, 6.0)],
+        text_cosines={3: 0.50},
+        weights=FusionWeights(semantic=1.0, text=0.1),
+    )
+    scores = dict(fused)
+    assert [key for key, _ in fused] == [2, 1, 3]
+    assert scores[2] == pytest.approx(0.58 + 0.1)
+    assert scores[3] == pytest.approx(0.50 + 0.05)
+
+
+def test_score_fusion_without_text_hits_is_the_semantic_ranking() -> None:
+    from quiver.fusion import FusionWeights, score_fusion
+
+    fused = score_fusion([(1, 0.9), (2, 0.8)], [], {}, FusionWeights(1.0, 0.5))
+    assert fused == [(1, 0.9), (2, 0.8)]
