@@ -1,0 +1,80 @@
+"""Go: the package is the module part; methods belong to their receiver type."""
+
+from __future__ import annotations
+
+from parse_helpers import by_name, span
+
+SOURCE = """
+// Package shapes draws shapes.
+package shapes
+
+import "math"
+
+// Shape is anything with an area.
+type Shape interface {
+	Area() float64
+}
+
+type (
+	// Point is a position.
+	Point struct {
+		X, Y float64
+	}
+	ID = string
+)
+
+// Area of a circle.
+func (c *Circle) Area() float64 { return math.Pi * c.R * c.R }
+
+func (l List[T]) Len() int { return len(l.items) }
+
+// Map applies f.
+func Map[T, U any](xs []T, f func(T) U) []U { return nil }
+
+const Pi = 3.14
+const (
+	Small = iota
+	Large
+)
+
+var DefaultName = "shape"
+
+func 你好() {}
+"""
+
+
+def test_go_outline_uses_package_and_receiver_as_container(outline) -> None:
+    assert outline(SOURCE, "shapes/shapes.go") == [
+        ("interface", "shapes.Shape"),
+        ("method", "shapes.Shape.Area"),
+        ("struct", "shapes.Point"),
+        ("field", "shapes.Point.X"),
+        ("field", "shapes.Point.Y"),
+        ("type_parameter", "shapes.ID"),
+        ("method", "shapes.Circle.Area"),
+        ("method", "shapes.List.Len"),
+        ("function", "shapes.Map"),
+        ("constant", "shapes.Pi"),
+        ("constant", "shapes.Small"),
+        ("constant", "shapes.Large"),
+        ("variable", "shapes.DefaultName"),
+        ("function", "shapes.你好"),
+    ]
+
+
+def test_go_single_type_declaration_spans_the_type_keyword_and_keeps_its_doc(extract) -> None:
+    symbols = extract(SOURCE, "shapes.go")
+    shape = by_name(symbols, "shapes.Shape")
+    assert span(shape) == (6, 0, 8, 1)
+    assert shape.doc == "Shape is anything with an area."
+    point = by_name(symbols, "shapes.Point")
+    assert span(point) == (12, 1, 14, 2)  # inside a group: just the spec
+    assert point.doc == "Point is a position."
+    assert point.signature == "Point struct"
+
+
+def test_go_method_signature_includes_receiver_and_generics(extract) -> None:
+    symbols = extract(SOURCE, "shapes.go")
+    assert by_name(symbols, "shapes.Circle.Area").signature == "func (c *Circle) Area() float64"
+    assert by_name(symbols, "shapes.Circle.Area").doc == "Area of a circle."
+    assert by_name(symbols, "shapes.Map").signature == "func Map[T, U any](xs []T, f func(T) U) []U"
