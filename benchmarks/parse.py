@@ -192,9 +192,7 @@ def main() -> int:
         entry: dict[str, object] = {"root": str(target.root)}
         for workers in worker_counts:
             runs = [run_once(target, workers) for _ in range(args.runs)]
-            entry[f"workers_{workers}"] = summarize(runs) | {
-                "runs": [asdict(r) for r in runs]
-            }
+            entry[f"workers_{workers}"] = summarize(runs) | {"runs": [asdict(r) for r in runs]}
         if not args.no_latency:
             entry["per_file"] = per_file_latencies(target)
         results[target.name] = entry
