@@ -93,9 +93,38 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
+def cpu_timed(function: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall seconds, CPU seconds of this process (all its threads), and the value."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = function()
+    return time.perf_counter() - wall, time.process_time() - cpu, value
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def query_latencies(embedder: OnnxEmbedder, iterations: int) -> list[float]:
+    """Milliseconds per ``embed_query`` call on short queries, after a warm-up."""
+    for query in QUERIES * 4:
+        embedder.embed_query(query)
+    latencies: list[float] = []
+    for iteration in range(iterations):
+        query = QUERIES[iteration % len(QUERIES)]
+        seconds, _ = timed(lambda query=query: embedder.embed_query(query))
+        latencies.append(seconds * 1000)
+    return latencies
+
+
+def measure_queries_only(iterations: int, threads: int | None) -> None:
+    embedder = OnnxEmbedder(threads=threads)
+    latencies = query_latencies(embedder, iterations)
+    print(
+        f"query embedding p50 {percentile(latencies, 0.5):.2f} ms, "
+        f"p99 {percentile(latencies, 0.99):.2f} ms over {iterations} queries, "
+        f"{embedder.threads} threads, load average {os.getloadavg()[0]:.2f}"
+    )
 
 
 def main() -> None:
@@ -109,7 +138,13 @@ def main() -> None:
         action="store_true",
         help="also time embed_documents with several batch token budgets (one run each)",
     )
+    parser.add_argument(
+        "--only-queries", action="store_true", help="measure query latency only (quick)"
+    )
     arguments = parser.parse_args()
+    if arguments.only_queries:
+        measure_queries_only(arguments.query_iterations, arguments.threads)
+        return
 
     symbols = sample_symbols(arguments.texts)
     texts = [symbol_text(symbol) for symbol in symbols]
@@ -123,24 +158,41 @@ def main() -> None:
     embedder.embed_documents(texts[:32])
     raw.embed(texts[:32], [list(range(32))])
 
-    quiver_seconds: list[float] = []
-    raw_seconds: list[float] = []
-    for _ in range(arguments.runs):
-        seconds, quiver_vectors = timed(lambda: embedder.embed_documents(texts))
-        quiver_seconds.append(seconds)
-        seconds, raw_vectors = timed(lambda: raw.embed(texts, batches))
-        raw_seconds.append(seconds)
-    agreement = float(np.min(np.sum(quiver_vectors * raw_vectors, axis=1)))
-    symbols_seconds, _ = timed(lambda: embed_symbols(embedder, symbols))
+    # Every variant runs once per round, in rotating order, so load from other
+    # processes on this shared machine hits all of them alike; medians over rounds.
     fixed_order = [list(range(i, min(i + 32, len(texts)))) for i in range(0, len(texts), 32)]
-    unsorted_seconds, _ = timed(lambda: raw.embed(texts, fixed_order))
-
-    sweep: dict[int, float] = {}
+    variants: dict[str, Callable[[], Any]] = {
+        "quiver": lambda: embedder.embed_documents(texts),
+        "raw": lambda: raw.embed(texts, batches),
+        "embed_symbols": lambda: embed_symbols(embedder, symbols),
+        "raw_unsorted": lambda: raw.embed(texts, fixed_order),
+    }
     if arguments.sweep_batch_tokens:
         for budget in (1024, 2048, 4096, 8192):
             variant = OnnxEmbedder(threads=embedder.threads, batch_tokens=budget)
-            seconds, _ = timed(lambda variant=variant: variant.embed_documents(texts))
-            sweep[budget] = len(texts) / seconds
+            variants[f"batch_tokens_{budget}"] = lambda variant=variant: variant.embed_documents(
+                texts
+            )
+    run_seconds: dict[str, list[float]] = {name: [] for name in variants}
+    cpu_seconds: dict[str, list[float]] = {name: [] for name in variants}
+    outputs: dict[str, Any] = {}
+    names = list(variants)
+    for round_number in range(arguments.runs):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:
+            seconds, cpu, outputs[name] = cpu_timed(variants[name])
+            run_seconds[name].append(seconds)
+            cpu_seconds[name].append(cpu)
+    quiver_seconds, raw_seconds = run_seconds["quiver"], run_seconds["raw"]
+    agreement = float(np.min(np.sum(outputs["quiver"] * outputs["raw"], axis=1)))
+    ratios = [r / q for q, r in zip(quiver_seconds, raw_seconds, strict=True)]
+    symbols_seconds = statistics.median(run_seconds["embed_symbols"])
+    unsorted_seconds = statistics.median(run_seconds["raw_unsorted"])
+    sweep = {
+        int(name.rsplit("_", 1)[1]): round(len(texts) / statistics.median(seconds), 1)
+        for name, seconds in run_seconds.items()
+        if name.startswith("batch_tokens_")
+    }
 
     latencies: list[float] = []
     raw_latencies: list[float] = []
@@ -181,6 +233,9 @@ def main() -> None:
         "quiver_symbols_per_second": round(quiver_rate, 1),
         "raw_onnx_symbols_per_second": round(raw_rate, 1),
         "quiver_vs_raw": round(quiver_rate / raw_rate, 3),
+        "quiver_vs_raw_median_of_rounds": round(statistics.median(ratios), 3),
+        "quiver_symbols_per_cpu_second": round(n / statistics.median(cpu_seconds["quiver"]), 1),
+        "raw_symbols_per_cpu_second": round(n / statistics.median(cpu_seconds["raw"]), 1),
         "embed_symbols_per_second": round(n / symbols_seconds, 1),
         "raw_unsorted_batches_of_32_per_second": round(n / unsorted_seconds, 1),
         "min_cosine_quiver_vs_raw": round(agreement, 5),
@@ -191,7 +246,8 @@ def main() -> None:
         "raw_query_ms_p50": round(percentile(raw_latencies, 0.5), 2),
         "raw_query_ms_p99": round(percentile(raw_latencies, 0.99), 2),
         "batch_token_sweep_symbols_per_second": sweep,
-        "all_runs_seconds": {"quiver": quiver_seconds, "raw": raw_seconds},
+        "all_runs_seconds": run_seconds,
+        "all_runs_cpu_seconds": cpu_seconds,
     }
 
     print(
@@ -205,7 +261,11 @@ def main() -> None:
         ("model load (fastembed import + session)", f"{load_seconds:.2f} s"),
         ("OnnxEmbedder.embed_documents, cold", f"{quiver_rate:.1f} symbols/s"),
         ("raw ONNX Runtime, same batches", f"{raw_rate:.1f} symbols/s"),
-        ("quiver / raw", f"{quiver_rate / raw_rate:.1%}"),
+        ("quiver / raw (median of per-round ratios)", f"{statistics.median(ratios):.1%}"),
+        (
+            "symbols per CPU second, quiver / raw",
+            f"{result['quiver_symbols_per_cpu_second']} / {result['raw_symbols_per_cpu_second']}",
+        ),
         (
             "embed_symbols (texts + hashes + model), no cache",
             f"{n / symbols_seconds:.1f} symbols/s",

@@ -25,7 +25,7 @@ import numpy as np
 
 from quiver.embed.cache import EmbeddingCache
 from quiver.embed.model import OnnxEmbedder
-from quiver.embed.text import TextTemplate, symbol_text, text_hash
+from quiver.embed.text import CHARS_PER_TOKEN_BOUND, TextTemplate, symbol_text, text_hash
 from quiver.symbols import Symbol
 from stdlib_symbols import DISTRACTOR_MODULES, STDLIB, is_answer, stdlib_symbols
 
@@ -50,16 +50,21 @@ class Config:
         return f"{self.template.value}@{self.max_tokens}{suffix}"
 
 
+def _config(template: TextTemplate, max_tokens: int, *, without_docs: bool = False) -> Config:
+    # the character cap scales with the token budget as the default does
+    return Config(template, max_tokens, CHARS_PER_TOKEN_BOUND * max_tokens, without_docs)
+
+
 CONFIGS = [
-    Config(TextTemplate.NAME, 128, 1000),
-    Config(TextTemplate.SIGNATURE_DOC, 128, 1000),
-    Config(TextTemplate.FULL, 64, 1000),
-    Config(TextTemplate.FULL, 128, 1000),
-    Config(TextTemplate.FULL, 256, 2000),
-    Config(TextTemplate.SIGNATURE_DOC, 64, 1000),
-    Config(TextTemplate.FULL, 96, 1000),
-    Config(TextTemplate.SIGNATURE_DOC, 64, 1000, without_docs=True),
-    Config(TextTemplate.FULL, 64, 1000, without_docs=True),
+    _config(TextTemplate.NAME, 64),
+    _config(TextTemplate.SIGNATURE_DOC, 64),
+    _config(TextTemplate.SIGNATURE_DOC, 128),
+    _config(TextTemplate.FULL, 64),
+    _config(TextTemplate.FULL, 96),
+    _config(TextTemplate.FULL, 128),
+    _config(TextTemplate.FULL, 256),
+    _config(TextTemplate.SIGNATURE_DOC, 64, without_docs=True),
+    _config(TextTemplate.FULL, 64, without_docs=True),
 ]
 
 

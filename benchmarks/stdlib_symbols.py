@@ -1,93 +1,44 @@
-"""Real symbols for the embedding benchmarks: the standard library, read with ``ast``.
+"""Real symbols for the embedding benchmarks: this interpreter's standard library.
 
-A stand-in for ``quiver.parse`` (written concurrently) that yields the same
-``Symbol`` record for Python files: functions, classes and methods, with the
-signature line, the docstring and the full source as body. ``qualified_name`` is
-``<module stem>.<Class>.<name>``; the query set matches on the trailing part.
+Extracted by ``quiver.parse`` exactly as the product indexes them (functions,
+classes, methods, constants...). ``qualified_name`` starts with the module part
+the parser chooses (``json.dumps``); the query set matches on the trailing part.
 """
 
 from __future__ import annotations
 
-import ast
+import re
 import sysconfig
+from dataclasses import replace
 from pathlib import Path
 
-from quiver.symbols import Position, Range, Symbol, SymbolKind, content_hash
+from quiver.parse.extract import extract_symbols
+from quiver.symbols import Symbol, SymbolKind
 
 STDLIB = Path(sysconfig.get_path("stdlib"))
 
 
-def _range(node: ast.stmt) -> Range:
-    end_line = node.end_lineno if node.end_lineno is not None else node.lineno
-    end_column = node.end_col_offset if node.end_col_offset is not None else 0
-    return Range(Position(node.lineno - 1, node.col_offset), Position(end_line - 1, end_column))
+_DOCSTRING = re.compile(r'^[ \t]*[rRbBuU]{0,2}("""|\'\'\')(?:.|\n)*?\1[ \t]*\n?', re.MULTILINE)
+
+
+def _without_docstring(symbol: Symbol) -> Symbol:
+    """The symbol as if it had no docstring: no ``doc`` and its first string block cut."""
+    if not symbol.doc:
+        return symbol
+    return replace(symbol, doc="", body=_DOCSTRING.sub("", symbol.body, count=1))
 
 
 def symbols_of_file(
     path: Path, relative_to: Path = STDLIB, *, without_docs: bool = False
 ) -> list[Symbol]:
-    """Functions, classes and methods of one Python file (empty if it does not parse).
+    """The symbols ``quiver.parse`` extracts from one Python file.
 
     ``without_docs`` removes each symbol's own docstring (from ``doc`` and from the
     body), as if the code base were undocumented.
     """
-    try:
-        source = path.read_text(encoding="utf-8")
-        tree = ast.parse(source)
-    except (SyntaxError, UnicodeDecodeError, ValueError):
-        return []
     relative = str(path.relative_to(relative_to))
-    lines = source.splitlines()
-    symbols: list[Symbol] = []
-
-    def visit(nodes: list[ast.stmt], container: str, in_class: bool) -> None:
-        for node in nodes:
-            if isinstance(node, ast.If | ast.Try | ast.With):
-                # definitions guarded by a platform check or an import fallback
-                for block in ("body", "orelse", "finalbody"):
-                    visit(getattr(node, block, []), container, in_class)
-                for handler in getattr(node, "handlers", []):
-                    visit(handler.body, container, in_class)
-                continue
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                continue
-            end = node.end_lineno if node.end_lineno is not None else node.lineno
-            body_lines = lines[node.lineno - 1 : end]
-            first = node.body[0] if node.body else None
-            if (
-                without_docs
-                and isinstance(first, ast.Expr)
-                and isinstance(first.value, ast.Constant)
-                and isinstance(first.value.value, str)
-            ):
-                doc_end = first.end_lineno if first.end_lineno is not None else first.lineno
-                del body_lines[first.lineno - node.lineno : doc_end - node.lineno + 1]
-            body = "\n".join(body_lines)
-            if isinstance(node, ast.ClassDef):
-                kind = SymbolKind.CLASS
-            else:
-                kind = SymbolKind.METHOD if in_class else SymbolKind.FUNCTION
-            signature = lines[node.lineno - 1].strip()
-            doc = "" if without_docs else ast.get_docstring(node) or ""
-            symbols.append(
-                Symbol(
-                    name=node.name,
-                    kind=kind,
-                    container=container,
-                    signature=signature,
-                    doc=doc,
-                    range=_range(node),
-                    selection_range=_range(node),
-                    language="python",
-                    path=relative,
-                    body=body,
-                    content_hash=content_hash(kind.label, container, node.name, body),
-                )
-            )
-            visit(node.body, f"{container}.{node.name}", isinstance(node, ast.ClassDef))
-
-    visit(tree.body, path.stem, False)
-    return symbols
+    symbols = extract_symbols(path.read_bytes(), relative, "python")
+    return [_without_docstring(s) for s in symbols] if without_docs else symbols
 
 
 def is_answer(symbol: Symbol, path: str, qualified_name: str) -> bool:
