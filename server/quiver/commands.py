@@ -1,4 +1,9 @@
-"""``quiver index``, ``quiver search`` and ``quiver status``: the engine from a terminal."""
+"""``quiver index``, ``quiver search`` and ``quiver status``: the engine from a terminal.
+
+The engine (numba, Tantivy, tree-sitter) is imported when one of these
+commands runs, not when the parser is built, so ``quiver serve`` answers
+``initialize`` without paying for it first.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,16 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, get_args
 
-from quiver.engine import (
-    SEARCH_MODES,
-    EngineOptions,
-    IndexProgress,
-    SearchQuery,
-    SearchResponse,
-    VectorSearchEngine,
-)
 from quiver.errors import QuiverError
+from quiver.lsp.options import SearchMode
 from quiver.symbols import SymbolKind
+
+if TYPE_CHECKING:
+    from quiver.engine import IndexProgress, SearchResponse, VectorSearchEngine
+
+SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
 
 
 def add_engine_commands(subparsers: Any) -> None:
@@ -59,6 +62,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _open_engine(args: argparse.Namespace) -> VectorSearchEngine:
     from quiver.embed.model import load_default_embedder
+    from quiver.engine import EngineOptions, VectorSearchEngine
 
     root: Path = args.path
     if not root.is_dir():
@@ -120,6 +124,8 @@ def run_search(args: argparse.Namespace) -> int:
             f"Unknown symbol kind {error}.",
             "Use a kind such as function, method, class, struct, interface, enum.",
         ) from error
+    from quiver.engine import SearchQuery
+
     with _open_engine(args) as engine:
         if args.refresh or engine.status().files == 0:
             progress = _ProgressLine()

@@ -335,7 +335,8 @@ def test_retraining_is_due_when_the_index_outgrows_its_nlist(
 def test_default_nprobe_grows_with_the_square_root_of_nlist() -> None:
     assert default_nprobe(0) == 1
     assert default_nprobe(1) == 1
-    assert default_nprobe(40) == 8
+    assert default_nprobe(10) == 10
+    assert default_nprobe(218) == 16
     assert default_nprobe(1265) == 20
     assert default_nprobe(4000) == 35
 

@@ -43,3 +43,16 @@ def test_the_server_starts_without_importing_the_engine_stack() -> None:
     loaded = modules_loaded_by("import quiver.lsp.server")
     assert "pygls" in loaded
     assert not {"numba", "tantivy", "tree_sitter", "fastembed", "onnxruntime"} & loaded
+
+
+def test_the_command_line_starts_without_the_engine_stack() -> None:
+    # `quiver serve` answers initialize before numba, Tantivy or the model load.
+    loaded = modules_loaded_by("import quiver.cli; quiver.cli.build_parser()")
+    assert not {"numba", "tantivy", "fastembed", "onnxruntime"} & loaded
+
+
+def test_the_command_line_offers_the_engines_search_modes() -> None:
+    from quiver.commands import SEARCH_MODES as CLI_MODES
+    from quiver.engine import SEARCH_MODES as ENGINE_MODES
+
+    assert CLI_MODES == ENGINE_MODES

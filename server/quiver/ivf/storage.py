@@ -158,8 +158,15 @@ def map_lists(directory: Path, files: Mapping[str, FileEntry], dim: int) -> Inve
         return InvertedLists.empty(dim)
     if any(role not in files for role in LIST_ROLES):
         raise _corrupt(directory, "the manifest names centroids but not every list file")
+    # With an int8 copy, searches read float32 rows only to re-rank a few candidates:
+    # mapping just those pages (no fault-around) keeps the resident set small.
+    has_codes = ROLE_CODES in files
     arrays = {
-        role: map_array(directory / files[role].name, files[role])
+        role: map_array(
+            directory / files[role].name,
+            files[role],
+            random_access=has_codes and role == ROLE_VECTORS,
+        )
         for role in (ROLE_CENTROIDS, *LIST_ROLES)
     }
     centroids = arrays[ROLE_CENTROIDS]

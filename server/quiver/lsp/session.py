@@ -663,10 +663,19 @@ class WorkspaceSession:
             if folder is None:
                 continue
             try:
+                started = time.perf_counter()
                 folder.engine = VectorSearchEngine(
                     root, embedder_factory=self._embedder_once, options=self._engine_options()
                 )
                 folder.error = None
+                status = folder.engine.status()
+                log.info(
+                    "Opened the index of %s (%s files, %s symbols) in %.2f s",
+                    root,
+                    f"{status.files:,}",
+                    f"{status.symbols:,}",
+                    time.perf_counter() - started,
+                )
             except QuiverError as error:
                 folder.error = error.message
                 log.error("Cannot open the index of %s: %s", root, error)

@@ -142,7 +142,11 @@ def write_array(path: Path, array: npt.NDArray[Any], *, sync_directory: bool = F
 
 
 def map_array(
-    path: Path, entry: FileEntry | None = None, *, verify: bool | None = None
+    path: Path,
+    entry: FileEntry | None = None,
+    *,
+    verify: bool | None = None,
+    random_access: bool = False,
 ) -> npt.NDArray[Any]:
     """Memory-map an array file read-only and return it as a (read-only) ndarray.
 
@@ -151,7 +155,9 @@ def map_array(
     when ``verify`` is true, or, when ``verify`` is ``None``, for files no larger than
     ``OPEN_VERIFY_MAX_BYTES``. Raises ``IndexCorruptError`` on any failure and
     ``FileNotFoundError`` if the file is gone (a newer generation may have replaced it).
-    Cost: a ``stat`` and an ``mmap``; pages are read only when touched.
+    ``random_access`` advises the kernel that rows are read one by one (``MADV_RANDOM``:
+    no read-ahead or fault-around), so touching a row maps its page, not the 64 KiB
+    around it. Cost: a ``stat`` and an ``mmap``; pages are read only when touched.
     """
     with path.open("rb") as handle:
         size = _file_size(handle.fileno())
@@ -167,6 +173,8 @@ def map_array(
                 "Delete the index directory and re-index with `quiver index --rebuild`.",
             )
         mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    if random_access and hasattr(mmap, "MADV_RANDOM"):
+        mapping.madvise(mmap.MADV_RANDOM)
     dtype, shape = decode_header(memoryview(mapping)[:HEADER_SIZE], where=path)
     if HEADER_SIZE + _payload_size(dtype, shape) != size:
         raise IndexCorruptError(
