@@ -102,3 +102,22 @@ def test_a_foreign_text_index_is_rebuilt(indexed, real_embedder) -> None:  # typ
     with engine:
         assert report.files_indexed == 4
         assert_answers(engine, symbols)
+
+
+def test_an_index_built_by_another_model_is_reembedded_not_mixed(tmp_path: Path) -> None:
+    """The test embedder stands in for "another model": same mechanism, no second download."""
+    from quiver.embed.hashing import HashingEmbedder
+
+    tree, cache = tmp_path / "workspace", tmp_path / "cache"
+    shutil.copytree(DATA / "polyglot", tree)
+    first, second = HashingEmbedder(dim=64), HashingEmbedder(dim=96)
+    with VectorSearchEngine(tree, embedder_factory=lambda: first, cache_dir=cache) as engine:
+        engine.index_tree()
+        symbols = engine.status().symbols
+    with VectorSearchEngine(tree, embedder_factory=lambda: second, cache_dir=cache) as engine:
+        report = engine.index_tree()
+        status = engine.status()
+        assert report.symbols_embedded == symbols  # every symbol, with the new model
+        assert status.vectors == symbols
+        assert status.dim == 96
+        assert status.model_id.startswith(second.model_id)
