@@ -121,7 +121,7 @@ test("indexing was reported through standard LSP progress (LspProgress)", functi
 end)
 
 test("workspace/symbol finds a known function", function()
-  local responses = vim.lsp.buf_request_sync(0, "workspace/symbol", { query = "retry_with_backoff" }, 5000)
+  local responses = vim.lsp.buf_request_sync(0, "workspace/symbol", { query = "retry_with_backoff" }, 30000)
   local response = assert(responses and responses[client.id], "no answer from the quiver client")
   ok(response.err == nil, vim.inspect(response.err))
   local names = vim.tbl_map(function(symbol)

@@ -208,6 +208,9 @@ class WorkspaceSession:
             self._jobs.append(_Job("open folders", lambda: self._open_folders(roots)))
             self._jobs.append(_Job("index folders", lambda: self._index_folders(roots)))
         self._thread.start()
+        # Load (or, on a fresh install, compile) the numba kernels before the first
+        # Ctrl+T needs them: compiling takes seconds, which a request must not pay.
+        threading.Thread(target=_warm_up_kernels, name="quiver-warm-up", daemon=True).start()
 
     def close(self, timeout: float = 5.0) -> bool:
         """Stop indexing and watching, flush pending changes and close every engine.
@@ -902,3 +905,17 @@ def _load_default_embedder() -> Embedder:
     from quiver.embed.model import load_default_embedder
 
     return load_default_embedder()
+
+
+def _warm_up_kernels() -> None:
+    """Load the fuzzy-matching and IVF kernels once per process, off the event loop."""
+    from quiver.fuzzy import warm_up
+    from quiver.ivf.index import warm_up_kernels
+
+    try:
+        started = time.perf_counter()
+        warm_up()
+        warm_up_kernels()
+        log.info("Search kernels ready in %.2f s", time.perf_counter() - started)
+    except Exception:  # a failed warm-up only costs the first query the same time
+        log.exception("Warming up the search kernels failed")
