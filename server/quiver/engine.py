@@ -864,12 +864,11 @@ class VectorSearchEngine:
         results = []
         with self._state_lock:
             records = [(self._catalog.symbols.get(SymbolId(i)), score) for i, score in ranked]
+        reader = SnippetReader() if snippets else None
         for record, score in records:
             if record is None:
                 continue
-            results.append(
-                self._result(record, score, found_by.get(int(record.id), ()), snippet=snippets)
-            )
+            results.append(self._result(record, score, found_by.get(int(record.id), ()), reader))
         return results
 
     def _result(
@@ -877,8 +876,7 @@ class VectorSearchEngine:
         record: SymbolRecord,
         score: float,
         retrievers: tuple[str, ...],
-        *,
-        snippet: bool = True,
+        snippets: SnippetReader | None,
     ) -> SearchResult:
         absolute = self.absolute_path(record.path)
         return SearchResult(
@@ -892,7 +890,7 @@ class VectorSearchEngine:
             selection_range=record.selection_range,
             language=record.language,
             signature=record.signature,
-            snippet=read_snippet(absolute, record.range) if snippet else "",
+            snippet=snippets.snippet(absolute, record.range) if snippets is not None else "",
             score=float(score),
             retrievers=retrievers,
         )
@@ -1066,21 +1064,32 @@ def _span(span: Range) -> tuple[int, int]:
     return (span.end.line - span.start.line, span.end.character - span.start.character)
 
 
-def read_snippet(path: Path, span: Range, *, max_lines: int = 4, max_chars: int = 320) -> str:
-    """The first lines of a symbol's body as it is on disk now (empty if unreadable)."""
-    try:
-        with path.open("r", encoding="utf-8", errors="replace") as handle:
-            lines: list[str] = []
-            for number, line in enumerate(handle):
-                if number > span.end.line or len(lines) >= max_lines + 1:
-                    break
-                if number >= span.start.line:
-                    lines.append(line.rstrip("\n"))
-    except OSError:
-        return ""
-    body = lines[1:] if len(lines) > 1 else lines
-    indent = min((len(x) - len(x.lstrip()) for x in body if x.strip()), default=0)
-    return "\n".join(x[indent:] for x in body[:max_lines])[:max_chars]
+class SnippetReader:
+    """Reads snippets for one answer: each file is read once, lines are found in C.
+
+    Costs one ``read_bytes`` per distinct file (files are at most ``max_file_size``)
+    and a ``bytes.split`` that stops at the last line needed.
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[Path, bytes | None] = {}
+
+    def snippet(self, path: Path, span: Range, *, max_lines: int = 4, max_chars: int = 320) -> str:
+        """The first lines of a symbol's body as it is on disk now (empty if unreadable)."""
+        if path not in self._files:
+            try:
+                self._files[path] = path.read_bytes()
+            except OSError:
+                self._files[path] = None
+        data = self._files[path]
+        if data is None:
+            return ""
+        last = min(span.end.line, span.start.line + max_lines)
+        raw = data.split(b"\n", last + 1)[span.start.line : last + 1]
+        lines = [line.decode("utf-8", "replace").rstrip("\r") for line in raw]
+        body = lines[1:] if len(lines) > 1 else lines
+        indent = min((len(x) - len(x.lstrip()) for x in body if x.strip()), default=0)
+        return "\n".join(x[indent:] for x in body[:max_lines])[:max_chars]
 
 
 def _disk_usage(directory: Path) -> int:
