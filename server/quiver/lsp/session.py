@@ -51,7 +51,7 @@ from quiver.fusion import DEFAULT_WEIGHTS, classify_query, reciprocal_rank_fusio
 from quiver.lsp.changes import ChangeBatch, ChangeKind, ChangeQueue, PathChange
 from quiver.lsp.options import SearchMode, ServerOptions
 from quiver.lsp.watcher import FolderWatcher, WatchEvent, is_watched_file
-from quiver.parse import extract_symbols, language_for_path
+from quiver.parse import EXCLUDED_DIR_NAMES, extract_symbols, language_for_path
 from quiver.symbols import Symbol, SymbolKind
 from quiver.workspace import default_cache_root
 
@@ -322,12 +322,19 @@ class WorkspaceSession:
             self._put(path, PathChange(ChangeKind.DISK))
 
     def file_changed(self, path: Path) -> None:
-        """A file was created or modified on disk."""
-        self._put(path, PathChange(ChangeKind.DISK))
+        """A file (or a directory) was created or modified on disk."""
+        if path.is_dir():
+            self.directory_changed(path)
+        else:
+            self._put(path, PathChange(ChangeKind.DISK))
 
     def file_deleted(self, path: Path) -> None:
-        """A file was deleted (or moved away)."""
-        self._put(path, PathChange(ChangeKind.DELETED))
+        """A file was deleted (or moved away). A path without an extension may have been a
+        directory (clients report a deleted folder once), whose files went with it."""
+        if is_watched_file(path):
+            self._put(path, PathChange(ChangeKind.DELETED))
+        elif not path.suffix and not any(part in EXCLUDED_DIR_NAMES for part in path.parts):
+            self.directory_changed(path)
 
     def directory_changed(self, path: Path) -> None:
         """Many files under ``path`` may have changed: re-check its workspace folder."""
@@ -818,7 +825,7 @@ class WorkspaceSession:
             if engine is None:
                 continue
             mine = {p: c for p, c in batch.paths.items() if folder.contains(p)}
-            rescan = any(folder.contains(d) or d.parent == folder.root for d in batch.rescan)
+            rescan = any(folder.contains(directory) for directory in batch.rescan)
             if not mine and not rescan:
                 continue
             changed_any = True
