@@ -154,3 +154,51 @@ def test_an_older_catalog_copy_never_overwrites_a_newer_one(
     engine._write_catalog(newer)
     engine._write_catalog(older)  # a slow writer finishing late must not win
     assert disk_generation(tmp_path / "cache") == newer[1].generation > older[1].generation
+
+
+def test_a_lazy_reindex_with_nothing_changed_never_loads_the_model(
+    polyglot_tree: Path, tmp_path: Path
+) -> None:
+    with open_engine(polyglot_tree, tmp_path / "cache") as engine:
+        engine.index_tree()
+    loads: list[int] = []
+    embedder = HashingEmbedder(dim=32)
+
+    def counting_factory() -> HashingEmbedder:
+        loads.append(1)
+        return embedder
+
+    reopened = VectorSearchEngine(
+        polyglot_tree, embedder_factory=counting_factory, cache_dir=tmp_path / "cache"
+    )
+    try:
+        assert reopened.index_tree(lazy_model=True).files_unchanged == 4
+        assert loads == []
+        assert reopened.status().state == "ready"
+        source = polyglot_tree / "ui" / "debounce.ts"
+        source.write_text(source.read_text() + "\nexport function gamma(): void {}\n")
+        assert reopened.index_tree(lazy_model=True).symbols_embedded == 1
+        assert loads == [1]
+    finally:
+        reopened.close()
+
+
+def test_a_lazy_reindex_that_finds_another_model_re_embeds_everything(
+    polyglot_tree: Path, tmp_path: Path
+) -> None:
+    with open_engine(polyglot_tree, tmp_path / "cache") as engine:
+        engine.index_tree()
+        symbols = engine.status().symbols
+    other_model = HashingEmbedder(dim=48)
+    reopened = VectorSearchEngine(
+        polyglot_tree, embedder_factory=lambda: other_model, cache_dir=tmp_path / "cache"
+    )
+    try:
+        source = polyglot_tree / "ui" / "debounce.ts"
+        source.write_text(source.read_text() + "\nexport function gamma(): void {}\n")
+        report = reopened.index_tree(lazy_model=True)  # wrongly vouched for
+        assert report.symbols_embedded == symbols + 1
+        status = reopened.status()
+        assert (status.files, status.symbols, status.dim) == (4, symbols + 1, 48)
+    finally:
+        reopened.close()

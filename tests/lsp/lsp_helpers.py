@@ -104,8 +104,10 @@ async def start_server(
     *,
     initialization_options: Any = None,
     work_done_progress: bool = True,
+    send_initialized: bool = True,
 ) -> QuiverTestClient:
-    """Start ``python -m quiver serve --stdio`` and initialize it with these folders."""
+    """Start ``python -m quiver serve --stdio`` and initialize it with these folders
+    (``send_initialized=False``: stop after the ``initialize`` answer)."""
     client = make_client()
     env = {
         **os.environ,
@@ -113,16 +115,17 @@ async def start_server(
         "QUIVER_CACHE_DIR": str(cache_dir),
     }
     await client.start_io(sys.executable, "-m", "quiver", "serve", "--stdio", env=env)
-    await client.initialize_session(
-        lsp.InitializeParams(
-            capabilities=capabilities(work_done_progress=work_done_progress),
-            root_uri=path_to_uri(folders[0]),
-            workspace_folders=[
-                lsp.WorkspaceFolder(uri=path_to_uri(f), name=f.name) for f in folders
-            ],
-            initialization_options=initialization_options,
-        )
+    params = lsp.InitializeParams(
+        capabilities=capabilities(work_done_progress=work_done_progress),
+        root_uri=path_to_uri(folders[0]),
+        workspace_folders=[lsp.WorkspaceFolder(uri=path_to_uri(f), name=f.name) for f in folders],
+        initialization_options=initialization_options,
     )
+    if send_initialized:
+        await client.initialize_session(params)
+    else:
+        client.capabilities = params.capabilities
+        await client.initialize_async(params)
     return client
 
 

@@ -3,6 +3,7 @@ progress, folders removed and added, a clean shutdown and a warm restart."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from lsp_helpers import (
     wait_until_ready,
 )
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 
 from quiver.embed.hashing import HashingEmbedder
 from quiver.engine import VectorSearchEngine
@@ -183,9 +184,21 @@ async def test_shutdown_leaves_a_cache_that_opens_without_reindexing(served: Ser
 
 
 async def test_a_restarted_server_answers_from_the_cache_at_once(served: Served) -> None:
-    client = await start_server([served.code, served.billing], served.cache)
+    client = await start_server(
+        [served.code, served.billing], served.cache, send_initialized=False
+    )
     try:
-        # Sent right after initialize: answered from the cache, before any re-check.
+        # Until `initialized` a request waits for the session: cancelling it is answered
+        # with RequestCancelled at once.
+        pending = client.protocol.send_request(
+            lsp.WORKSPACE_SYMBOL, lsp.WorkspaceSymbolParams(query="invoice"), msg_id="early"
+        )
+        client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id="early"))
+        with pytest.raises(JsonRpcRequestCancelled) as cancelled:
+            await asyncio.wrap_future(pending)
+        assert cancelled.value.code == -32800
+        client.initialized(lsp.InitializedParams())
+        # Sent right after initialization: answered from the cache, before any re-check.
         assert (await symbol_names(client, "OverdueRem"))[0] == "OverdueReminder"
         status = await wait_until_ready(client)
         assert status["files"] == 5

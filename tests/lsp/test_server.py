@@ -293,7 +293,10 @@ async def test_similar_in_a_file_outside_the_workspace_is_invalid_params(
         )
 
 
-async def test_cancelled_requests_are_answered_with_request_cancelled(served: Served) -> None:
+async def test_a_burst_of_cancelled_requests_leaves_the_server_serving(served: Served) -> None:
+    # Whether a request is still running when its cancel arrives is a race (the
+    # deterministic case is in test_multi_root.py): each one is answered either with
+    # its result or with RequestCancelled, never with another error.
     protocol = served.client.protocol
     queries = [f"find the code that retries failed requests, take {n}" for n in range(20)]
     futures = []
@@ -308,10 +311,8 @@ async def test_cancelled_requests_are_answered_with_request_cancelled(served: Se
     outcomes = await asyncio.gather(
         *(asyncio.wrap_future(f) for f in futures), return_exceptions=True
     )
-    cancelled = [o for o in outcomes if isinstance(o, JsonRpcRequestCancelled)]
-    assert cancelled, outcomes
-    assert all(c.code == -32800 for c in cancelled)
     assert all(isinstance(o, list | JsonRpcRequestCancelled) for o in outcomes), outcomes
+    assert all(o.code == -32800 for o in outcomes if isinstance(o, JsonRpcRequestCancelled))
     assert (await symbol_names(served.client, "swr"))[0] == "send_with_retries"
 
 

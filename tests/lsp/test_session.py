@@ -188,3 +188,23 @@ def test_an_index_that_cannot_be_opened_is_reported_and_the_rest_keeps_working(
         assert session.workspace_symbols("swr", limit=5) == []
     finally:
         session.close()
+
+
+def test_a_folder_deletion_reported_by_the_client_removes_its_files(
+    root: Path, tmp_path: Path, listener: RecordingListener
+) -> None:
+    embedder = HashingEmbedder(dim=32)
+    options = ServerOptions(cache_dir=tmp_path / "cache", watch=False)  # the client's events only
+    session = WorkspaceSession([root], options, listener, embedder_factory=lambda: embedder)
+    session.start()
+    try:
+        wait_until(lambda: session.status().state == "ready", "the first indexing")
+        shutil.rmtree(root / "config")
+        session.file_deleted(root / "config")  # one event for the folder, none for its files
+        wait_until(
+            lambda: names(session, "LoadSettings") == [] and session.status().state == "ready",
+            "the folder's symbols to go",
+        )
+        assert session.status().files == 3
+    finally:
+        session.close()

@@ -87,7 +87,8 @@ class QuiverLanguageServer(LanguageServer):
         """The session, waiting for it while it is being created after ``initialized``."""
         if self.session is not None:
             return self.session
-        return await self._future()
+        # Shielded: a cancelled request must not cancel the future every request shares.
+        return await asyncio.shield(self._future())
 
     def _future(self) -> asyncio.Future[WorkspaceSession]:
         if self._session_future is None:

@@ -32,6 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
+from quiver import fuzzy
 from quiver.catalog import SymbolRecord
 from quiver.embed.protocol import Embedder
 from quiver.engine import (
@@ -42,6 +43,7 @@ from quiver.engine import (
     SearchResponse,
     SearchResult,
     VectorSearchEngine,
+    model_key,
     reads_like_sentence,
 )
 from quiver.errors import InvalidQueryError, QuiverError
@@ -49,7 +51,7 @@ from quiver.fusion import DEFAULT_WEIGHTS, classify_query, reciprocal_rank_fusio
 from quiver.lsp.changes import ChangeBatch, ChangeKind, ChangeQueue, PathChange
 from quiver.lsp.options import SearchMode, ServerOptions
 from quiver.lsp.watcher import FolderWatcher, WatchEvent, is_watched_file
-from quiver.parse import extract_symbols, language_for_path
+from quiver.parse import EXCLUDED_DIR_NAMES, extract_symbols, language_for_path
 from quiver.symbols import Symbol, SymbolKind
 from quiver.workspace import default_cache_root
 
@@ -323,12 +325,19 @@ class WorkspaceSession:
             self._put(path, PathChange(ChangeKind.DISK))
 
     def file_changed(self, path: Path) -> None:
-        """A file was created or modified on disk."""
-        self._put(path, PathChange(ChangeKind.DISK))
+        """A file (or a directory) was created or modified on disk."""
+        if path.is_dir():
+            self.directory_changed(path)
+        else:
+            self._put(path, PathChange(ChangeKind.DISK))
 
     def file_deleted(self, path: Path) -> None:
-        """A file was deleted (or moved away)."""
-        self._put(path, PathChange(ChangeKind.DELETED))
+        """A file was deleted (or moved away). A path without an extension may have been a
+        directory (clients report a deleted folder once), whose files went with it."""
+        if is_watched_file(path):
+            self._put(path, PathChange(ChangeKind.DELETED))
+        elif not path.suffix and not any(part in EXCLUDED_DIR_NAMES for part in path.parts):
+            self.directory_changed(path)
 
     def directory_changed(self, path: Path) -> None:
         """Many files under ``path`` may have changed: re-check its workspace folder."""
@@ -692,6 +701,8 @@ class WorkspaceSession:
             if folder.engine is not None and self._options.watch:
                 self._watcher.watch(root)
         self._listener.status_changed(state_changed=True)
+        # Load the matching kernels now, before the first Ctrl+T needs them (~0.2 s).
+        fuzzy.warm_up()
 
     def _folder(self, root: Path) -> _Folder | None:
         with self._lock:
@@ -720,7 +731,11 @@ class WorkspaceSession:
                 folder.indexing = True
                 report_progress = self._progress_reporter(folder, position, len(folders))
                 try:
-                    report = engine.index_tree(progress=report_progress, cancel=self._cancel)
+                    report = engine.index_tree(
+                        progress=report_progress,
+                        cancel=self._cancel,
+                        lazy_model=self._built_by_our_model(engine),
+                    )
                     files += report.files_seen
                     symbols += report.symbols_total
                     folder.error = None
@@ -742,6 +757,16 @@ class WorkspaceSession:
             done = "Stopped" if stopped else f"Indexed {files:,} files, {symbols:,} symbols"
             self._listener.progress_end(done)
             self._listener.status_changed(state_changed=True)
+
+    def _built_by_our_model(self, engine: VectorSearchEngine) -> bool:
+        """Whether the index on disk comes from the default model the session loads, checked
+        against its pinned id without loading it: then a re-check that finds nothing to
+        embed never loads the model (it loads on first semantic use)."""
+        if self._embedder_factory is not _load_default_embedder:
+            return False
+        from quiver.embed.model import DEFAULT_MODEL_ID, DEFAULT_WEIGHTS_SHA256
+
+        return engine.indexed_model_key == model_key(DEFAULT_MODEL_ID, DEFAULT_WEIGHTS_SHA256)
 
     def _progress_reporter(
         self, folder: _Folder, position: int, count: int
@@ -803,7 +828,7 @@ class WorkspaceSession:
             if engine is None:
                 continue
             mine = {p: c for p, c in batch.paths.items() if folder.contains(p)}
-            rescan = any(folder.contains(d) or d.parent == folder.root for d in batch.rescan)
+            rescan = any(folder.contains(directory) for directory in batch.rescan)
             if not mine and not rescan:
                 continue
             changed_any = True
