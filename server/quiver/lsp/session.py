@@ -26,7 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -36,7 +36,6 @@ from quiver import fuzzy
 from quiver.catalog import SymbolRecord
 from quiver.embed.protocol import Embedder
 from quiver.engine import (
-    MAX_LIMIT,
     EngineOptions,
     IndexProgress,
     SearchQuery,
@@ -47,7 +46,6 @@ from quiver.engine import (
     reads_like_sentence,
 )
 from quiver.errors import InvalidQueryError, QuiverError
-from quiver.fusion import DEFAULT_WEIGHTS, classify_query, reciprocal_rank_fusion
 from quiver.lsp.changes import ChangeBatch, ChangeKind, ChangeQueue, PathChange
 from quiver.lsp.options import SearchMode, ServerOptions
 from quiver.lsp.watcher import FolderWatcher, WatchEvent, is_watched_file
@@ -557,50 +555,22 @@ class WorkspaceSession:
         query: SearchQuery,
         started: float | None = None,
     ) -> SearchResponse:
-        """One folder answers alone. Several: in a single mode their scores (cosine, BM25)
-        are comparable and merge directly; in hybrid mode each folder's semantic and text
-        rankings are merged first and fused once, as one index would have fused them
-        (fused scores of separate indexes are rank-based and would interleave blindly)."""
+        """One folder answers alone; several merge their answers by score.
+
+        Scores are comparable across folders in every mode: cosine in semantic
+        mode, BM25 in text mode, and in hybrid mode cosine plus a weighted BM25
+        normalised by each folder's best match (see ``quiver.fusion.score_fusion``).
+        """
         started = time.perf_counter() if started is None else started
         if len(engines) == 1:
             return engines[0].search(query)
-        # Several folders: the generation is the sum, which grows whenever any changes.
-        if query.mode == "hybrid":
-            fetch = replace(query, limit=min(MAX_LIMIT, query.limit * 2))
-            by_mode = {
-                mode: self._responses(engines, replace(fetch, mode=mode))
-                for mode in ("semantic", "text")
-            }
-            ranked = {mode: _unique(_by_score(_results(rs))) for mode, rs in by_mode.items()}
-            handles = {_key(r): n for n, r in enumerate(ranked["semantic"] + ranked["text"])}
-            weights = DEFAULT_WEIGHTS[classify_query(query.text)]
-            fused = reciprocal_rank_fusion(
-                [
-                    ([handles[_key(r)] for r in ranked["semantic"]], weights.semantic),
-                    ([handles[_key(r)] for r in ranked["text"]], weights.text),
-                ]
-            )
-            found: dict[tuple[str, int, int, str], SearchResult] = {}
-            retrievers: dict[tuple[str, int, int, str], tuple[str, ...]] = {}
-            for mode, results in ranked.items():
-                for result in results:
-                    found.setdefault(_key(result), result)
-                    retrievers[_key(result)] = (*retrievers.get(_key(result), ()), mode)
-            by_handle = {handle: key for key, handle in handles.items()}
-            merged = []
-            for handle, score in fused[: query.limit]:
-                key = by_handle[handle]
-                merged.append(replace(found[key], score=score, retrievers=retrievers[key]))
-            responses = [*by_mode["semantic"], *by_mode["text"]]
-            generation = sum(r.generation for r in by_mode["semantic"])
-        else:
-            responses = self._responses(engines, query)
-            merged = _unique(_by_score(_results(responses)))[: query.limit]
-            generation = sum(r.generation for r in responses)
+        responses = self._responses(engines, query)
+        merged = _unique(_by_score(_results(responses)))[: query.limit]
         return SearchResponse(
             results=tuple(merged),
             partial=any(r.partial for r in responses),
-            generation=generation,
+            # Several folders: the generation is the sum, which grows whenever any changes.
+            generation=sum(r.generation for r in responses),
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
         )
 
