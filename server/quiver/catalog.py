@@ -14,7 +14,6 @@ index and in the source files themselves.
 from __future__ import annotations
 
 import json
-import os
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ from typing import Any
 
 from quiver.errors import IndexCorruptError, IndexFormatError
 from quiver.ids import SymbolId
+from quiver.store.atomic import atomic_write_bytes
 from quiver.symbols import Position, Range, Symbol, SymbolKind
 
 CATALOG_FORMAT_VERSION = 1
@@ -164,14 +164,7 @@ class Catalog:
             "symbols": [_encode_symbol(s) for s in self.symbols.values()],
         }
         data = zlib.compress(json.dumps(payload, separators=(",", ":")).encode("utf-8"), 1)
-        target = directory / _CATALOG_FILE
-        temporary = directory / f".{_CATALOG_FILE}.{os.getpid()}.tmp"
-        with temporary.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(target)
-        _fsync_directory(directory)
+        atomic_write_bytes(directory / _CATALOG_FILE, data)
 
     @classmethod
     def load(cls, directory: Path) -> Catalog:
@@ -241,15 +234,3 @@ def _decode_symbol(row: list[Any]) -> SymbolRecord:
         language=str(language),
         content_hash=str(chash),
     )
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a rename durable; a no-op where directories cannot be opened (Windows)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
