@@ -76,19 +76,22 @@ def probe_word(n: int) -> str:
 
 
 def edited_text(original: str, word: str) -> str:
-    """The file with one statement holding ``word`` added at the end of the target function."""
+    """The file with one statement holding ``word`` added as the target function's first line.
+
+    First, not last: the model sees a symbol's signature and the head of its body
+    (a 64-token budget), so only an edit there changes the embedded text; an edit
+    further down is found by text search but (rightly) re-embeds nothing.
+    """
     tree = ast.parse(original)
     function = next(
         node
         for node in tree.body
         if isinstance(node, ast.FunctionDef) and node.name == TARGET_FUNCTION
     )
-    last = function.body[-1]
-    indent = " " * function.body[0].col_offset
+    first = function.body[0]
+    indent = " " * first.col_offset
     lines = original.splitlines(keepends=True)
-    insert_at = last.end_lineno or last.lineno
-    # Before the final ``return`` would change control flow; tree-sitter does not care.
-    lines.insert(insert_at - 1, f"{indent}{word} = None\n")
+    lines.insert(first.lineno - 1, f"{indent}{word} = None\n")
     return "".join(lines)
 
 
