@@ -109,6 +109,10 @@ class QuiverLanguageServer(LanguageServer):
             event(session)
         self._early_events.clear()
 
+    def session_failed(self, error: QuiverError) -> None:
+        """The session could not be created: every request waiting for it fails with ``error``."""
+        self._future().set_exception(error)
+
     def close_session(self, timeout: float = 5.0) -> None:
         """Close the session (flushes and closes the engines); idempotent."""
         session, self.session = self.session, None
@@ -177,7 +181,16 @@ async def initialized(ls: QuiverLanguageServer, params: lsp.InitializedParams) -
         status=lambda: _status_json(ls),
     )
     _forward_logs(reporter)
-    session = await asyncio.to_thread(_create_session, ls, reporter)
+    try:
+        session = await asyncio.to_thread(_create_session, ls, reporter)
+    except Exception as error:  # an install problem: say so, and fail requests clearly
+        log.exception("Quiver could not start")
+        message = f"Quiver could not start: {error}"
+        ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=message))
+        ls.session_failed(
+            QuiverError(message, "Reinstall Quiver (`make setup`) and see the server's log.")
+        )
+        return
     ls.session_created(session)
     session.start()
     watched = capabilities.workspace and capabilities.workspace.did_change_watched_files
