@@ -16,8 +16,6 @@ from lsprotocol import types as lsp
 
 from quiver.lsp.reporting import STATUS_CHANGED, ClientReporter
 
-pytestmark = pytest.mark.asyncio
-
 
 class FakeProgress:
     def __init__(self, sent: list[tuple[str, Any]]) -> None:
@@ -86,6 +84,7 @@ def statuses(server: FakeServer) -> list[Any]:
     return [params for method, params in server.sent if method == STATUS_CHANGED]
 
 
+@pytest.mark.asyncio
 async def test_a_storm_of_count_changes_sends_one_status_now_and_one_later() -> None:
     server = FakeServer()
     reporter = reporter_for(server, work_done_progress=False)
@@ -95,6 +94,7 @@ async def test_a_storm_of_count_changes_sends_one_status_now_and_one_later() -> 
     assert statuses(server) == [{"state": "indexing"}] * 2
 
 
+@pytest.mark.asyncio
 async def test_every_state_change_is_sent_without_waiting_for_the_interval() -> None:
     server = FakeServer()
     reporter = reporter_for(server, work_done_progress=False)
@@ -104,6 +104,7 @@ async def test_every_state_change_is_sent_without_waiting_for_the_interval() -> 
         assert reporter._status_timer is None
 
 
+@pytest.mark.asyncio
 async def test_work_done_progress_keeps_its_order_while_the_token_is_created() -> None:
     server = FakeServer()
     reporter = reporter_for(server, work_done_progress=True)
@@ -118,6 +119,7 @@ async def test_work_done_progress_keeps_its_order_while_the_token_is_created() -
     assert server.sent[-1] == ("end", "Indexed 128 files, 900 symbols")
 
 
+@pytest.mark.asyncio
 async def test_without_work_done_progress_indexing_goes_to_the_log() -> None:
     server = FakeServer()
     reporter = reporter_for(server, work_done_progress=False)
@@ -131,3 +133,21 @@ async def test_without_work_done_progress_indexing_goes_to_the_log() -> None:
         ("log", "Quiver: Indexing…"),
         ("log", "Quiver: Indexed 128 files, 900 symbols."),
     ]
+
+
+def test_the_log_level_option_sets_how_much_of_quivers_log_is_written() -> None:
+    import logging
+
+    from quiver.lsp.options import parse_options
+    from quiver.lsp.server import _apply_log_level
+
+    logger = logging.getLogger("quiver")
+    before = logger.level
+    try:
+        options, problems = parse_options({"logLevel": "debug"})
+        _apply_log_level(options)
+        assert (problems, logger.level) == ([], logging.DEBUG)
+        _apply_log_level(parse_options({"logLevel": "error"})[0])
+        assert logger.level == logging.ERROR
+    finally:
+        logger.setLevel(before)

@@ -161,6 +161,7 @@ def _open_text(ls: QuiverLanguageServer, uri: str) -> str | None:
 def initialize(ls: QuiverLanguageServer, params: lsp.InitializeParams) -> None:
     """Read the options and the workspace folders; all real work starts at ``initialized``."""
     ls.options, ls._problems = parse_options(params.initialization_options)
+    _apply_log_level(ls.options)
     ls.folders = convert.workspace_folder_paths(
         params.workspace_folders, params.root_uri, params.root_path
     )
@@ -196,6 +197,11 @@ async def initialized(ls: QuiverLanguageServer, params: lsp.InitializedParams) -
     watched = capabilities.workspace and capabilities.workspace.did_change_watched_files
     if watched and watched.dynamic_registration:
         await _register_file_watching(ls)
+
+
+def _apply_log_level(options: ServerOptions) -> None:
+    """``logLevel`` sets how much of Quiver's own log reaches stderr (the editor's server log)."""
+    logging.getLogger("quiver").setLevel(options.log_level.upper())
 
 
 def _create_session(ls: QuiverLanguageServer, reporter: ClientReporter) -> WorkspaceSession:
@@ -264,6 +270,7 @@ async def did_change_configuration(
         severity = lsp.MessageType.Error if problem.severity == "error" else lsp.MessageType.Warning
         ls.window_show_message(lsp.ShowMessageParams(type=severity, message=problem.message))
     options = ls.options
+    _apply_log_level(options)
     ls.with_session(lambda session: session.set_options(options))
 
 
