@@ -98,9 +98,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     from quiver.lsp.server import serve_stdio, serve_tcp
 
     # The server reports progress and problems to the client; stderr gets Quiver's
-    # own info lines (the editor's server log), and pygls's chatter only with -vv.
-    if args.verbose == 0:
-        logging.getLogger("quiver").setLevel(logging.INFO)
+    # own info lines (the option logLevel), and pygls's chatter only with -vv.
     if args.tcp is not None:
         if not 0 < args.tcp < 65536:
             print(

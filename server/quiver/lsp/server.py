@@ -109,6 +109,10 @@ class QuiverLanguageServer(LanguageServer):
             event(session)
         self._early_events.clear()
 
+    def session_failed(self, error: QuiverError) -> None:
+        """The session could not be created: every request waiting for it fails with ``error``."""
+        self._future().set_exception(error)
+
     def close_session(self, timeout: float = 5.0) -> None:
         """Close the session (flushes and closes the engines); idempotent."""
         session, self.session = self.session, None
@@ -157,6 +161,7 @@ def _open_text(ls: QuiverLanguageServer, uri: str) -> str | None:
 def initialize(ls: QuiverLanguageServer, params: lsp.InitializeParams) -> None:
     """Read the options and the workspace folders; all real work starts at ``initialized``."""
     ls.options, ls._problems = parse_options(params.initialization_options)
+    _apply_log_level(ls.options)
     ls.folders = convert.workspace_folder_paths(
         params.workspace_folders, params.root_uri, params.root_path
     )
@@ -177,12 +182,26 @@ async def initialized(ls: QuiverLanguageServer, params: lsp.InitializedParams) -
         status=lambda: _status_json(ls),
     )
     _forward_logs(reporter)
-    session = await asyncio.to_thread(_create_session, ls, reporter)
+    try:
+        session = await asyncio.to_thread(_create_session, ls, reporter)
+    except Exception as error:  # an install problem: say so, and fail requests clearly
+        log.exception("Quiver could not start")
+        message = f"Quiver could not start: {error}"
+        ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Error, message=message))
+        ls.session_failed(
+            QuiverError(message, "Reinstall Quiver (`make setup`) and see the server's log.")
+        )
+        return
     ls.session_created(session)
     session.start()
     watched = capabilities.workspace and capabilities.workspace.did_change_watched_files
     if watched and watched.dynamic_registration:
         await _register_file_watching(ls)
+
+
+def _apply_log_level(options: ServerOptions) -> None:
+    """``logLevel`` sets how much of Quiver's own log reaches stderr (the editor's server log)."""
+    logging.getLogger("quiver").setLevel(options.log_level.upper())
 
 
 def _create_session(ls: QuiverLanguageServer, reporter: ClientReporter) -> WorkspaceSession:
@@ -251,6 +270,7 @@ async def did_change_configuration(
         severity = lsp.MessageType.Error if problem.severity == "error" else lsp.MessageType.Warning
         ls.window_show_message(lsp.ShowMessageParams(type=severity, message=problem.message))
     options = ls.options
+    _apply_log_level(options)
     ls.with_session(lambda session: session.set_options(options))
 
 
