@@ -17,6 +17,7 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,14 @@ class Catalog:
         }
         data = zlib.compress(json.dumps(payload, separators=(",", ":")).encode("utf-8"), 1)
         atomic_write_bytes(directory / _CATALOG_FILE, data)
+
+    @staticmethod
+    def saved_at(directory: Path) -> datetime | None:
+        """When the last snapshot in ``directory`` was written (None if there is none)."""
+        try:
+            return datetime.fromtimestamp((directory / _CATALOG_FILE).stat().st_mtime, UTC)
+        except OSError:
+            return None
 
     @classmethod
     def load(cls, directory: Path) -> Catalog:

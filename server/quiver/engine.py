@@ -216,6 +216,7 @@ class VectorSearchEngine:
         self._update_lock = threading.RLock()
         self._state_lock = threading.RLock()
         self._state: Literal["starting", "indexing", "ready", "error"] = "starting"
+        # When the index last changed: the catalog snapshot's time until this process updates it.
         self._last_update: datetime | None = None
         # Applied changes not yet committed to disk (see ``flush``).
         self._unflushed = False
@@ -238,10 +239,10 @@ class VectorSearchEngine:
             self._catalog = Catalog()
             self._text = DocumentIndex.open(self.cache_dir / "text")
         self._vectors: IVFIndex | None = self._open_existing_vectors()
+        self._last_update = Catalog.saved_at(self._catalog_dir)
         self._names: NameIndex[int] = NameIndex()
         self._names.add([int(s.id) for s in self._catalog], [s.name for s in self._catalog])
         self._embedding_cache: EmbeddingCache | None = None
-        self._needs_full_check = True
 
     # -- lifecycle -------------------------------------------------------
 

@@ -121,3 +121,9 @@ def test_an_index_built_by_another_model_is_reembedded_not_mixed(tmp_path: Path)
         assert status.vectors == symbols
         assert status.dim == 96
         assert status.model_id.startswith(second.model_id)
+
+
+def test_status_reports_when_the_index_last_changed_after_a_reopen(indexed, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    tree, cache, _ = indexed
+    with VectorSearchEngine(tree, embedder_factory=lambda: real_embedder, cache_dir=cache) as e:
+        assert e.status().last_update is not None
