@@ -49,10 +49,11 @@ DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2-onnx-int8"
 #: another build of the weights is refused rather than silently mixed.
 DEFAULT_WEIGHTS_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 DEFAULT_DIM = 384
-#: Tokens the model sees per text. Chosen by benchmarks/embed_quality.py: on the
-#: stdlib query set 64 tokens retrieved as well as 96 and better than 128 or 256
-#: (MRR@10 0.563 / 0.565 / 0.524 / 0.437), at twice the throughput of 128.
-DEFAULT_MAX_TOKENS = 64
+#: Tokens the model sees per text. Chosen by benchmarks/embed_quality.py on the
+#: stdlib query set (symbols from quiver.parse): MRR@10 0.535 at 64 tokens, 0.611 at
+#: 96, 0.621 at 128; 96 is the cheapest budget within noise of the best, and costs
+#: about 3/4 of what 128 does per symbol.
+DEFAULT_MAX_TOKENS = 96
 #: Rows per ONNX run are bounded by padded tokens, so short texts run in large batches
 #: and long ones in small batches (chosen by benchmarks/embed.py).
 DEFAULT_BATCH_TOKENS = 4096
@@ -253,7 +254,7 @@ class OnnxEmbedder:
 
     @property
     def model_id(self) -> str:
-        """Name plus token budget, e.g. ``all-MiniLM-L6-v2-onnx-int8/max-tokens-64``."""
+        """Name plus token budget, e.g. ``all-MiniLM-L6-v2-onnx-int8/max-tokens-96``."""
         return self._model_id
 
     @property
@@ -306,8 +307,8 @@ class OnnxEmbedder:
 
         Texts are sorted by length and run in batches of similar length (see
         :meth:`length_sorted_batches`). Blocking; releases the GIL while ONNX
-        Runtime runs, so callers embed from a worker thread. Cost: about 10 ms per
-        64-token text with 2 idle cores (benchmarks/embed.py).
+        Runtime runs, so callers embed from a worker thread. Cost: about 10-15 ms per
+        96-token text with 2 idle cores (benchmarks/embed.py).
         """
         result = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
