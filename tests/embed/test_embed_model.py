@@ -236,3 +236,10 @@ def test_missing_tokenizer_files_raise_model_unavailable(tmp_path: Path) -> None
     with pytest.raises(ModelUnavailableError) as raised:
         OnnxEmbedder(_files_with(default_model_files().onnx_path, partial))
     assert "tokenizer_config.json" in raised.value.message
+
+
+def test_queries_embed_the_same_through_their_own_session(real_embedder: OnnxEmbedder) -> None:
+    text = "open a tcp connection to a host"
+    np.testing.assert_allclose(
+        real_embedder.embed_query(text), real_embedder.embed_documents([text])[0], atol=1e-5
+    )

@@ -10,7 +10,8 @@ hub's offline switches are set before fastembed is imported, and
 ``specific_model_path`` makes fastembed skip its download step altogether.
 See ``docs/decisions.md`` ("Offline embedding model").
 
-Thread safety: one ONNX Runtime session is shared without a lock.
+Thread safety: the ONNX Runtime sessions (one for documents, one for queries)
+are shared without a lock.
 ``InferenceSession.run`` is documented thread-safe and the tokenizer is only read
 after load, so a query embedded while an indexing thread embeds a batch does not
 wait for that batch. The session's intra-op threads are shared by concurrent
@@ -49,13 +50,16 @@ DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2-onnx-int8"
 #: another build of the weights is refused rather than silently mixed.
 DEFAULT_WEIGHTS_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 DEFAULT_DIM = 384
-#: Tokens the model sees per text. Chosen by benchmarks/embed_quality.py: on the
-#: stdlib query set 64 tokens retrieved as well as 96 and better than 128 or 256
-#: (MRR@10 0.563 / 0.565 / 0.524 / 0.437), at twice the throughput of 128.
-DEFAULT_MAX_TOKENS = 64
+#: Tokens the model sees per text. Chosen by benchmarks/embed_quality.py on the
+#: stdlib query set (symbols from quiver.parse): MRR@10 0.535 at 64 tokens, 0.611 at
+#: 96, 0.621 at 128; 96 is the cheapest budget within noise of the best, and costs
+#: about 3/4 of what 128 does per symbol.
+DEFAULT_MAX_TOKENS = 96
 #: Rows per ONNX run are bounded by padded tokens, so short texts run in large batches
 #: and long ones in small batches (chosen by benchmarks/embed.py).
-DEFAULT_BATCH_TOKENS = 4096
+DEFAULT_BATCH_TOKENS = 2048
+#: Intra-op threads of the separate query session (see OnnxEmbedder.__init__).
+DEFAULT_QUERY_THREADS = 1
 _MAX_BATCH_ROWS = 256
 #: Code averages 3-4 characters per WordPiece token; an estimate is enough to group
 #: texts of similar length (sorting by characters is what removes the padding waste).
@@ -183,11 +187,14 @@ class OnnxEmbedder:
     """A sentence-embedding ONNX model run through fastembed, fully offline.
 
     Implements :class:`quiver.embed.protocol.Embedder`. Loading verifies the
-    weights' sha256, builds one ONNX Runtime session with ``threads`` intra-op
-    threads (default: every available CPU) and truncates texts to ``max_tokens``
-    tokens. Raises ModelUnavailableError (with a Suggestion) when files are
-    missing, damaged, or fastembed cannot load them. Thread-safe without a lock
-    (see the module docstring). Load costs about 0.5 s plus the fastembed import.
+    weights' sha256, builds an ONNX Runtime session for documents with ``threads``
+    intra-op threads (default: every available CPU) and one for queries with
+    ``query_threads`` (default 1; ``None`` shares the document session), and
+    truncates texts to ``max_tokens`` tokens. Raises ModelUnavailableError (with
+    a Suggestion) when files are missing, damaged, or fastembed cannot load them.
+    Thread-safe without a lock (see the module docstring). Load costs about 0.8 s
+    including the fastembed import, and ~250 MB of resident memory with both
+    sessions.
     """
 
     def __init__(
@@ -195,6 +202,7 @@ class OnnxEmbedder:
         files: ModelFiles | None = None,
         *,
         threads: int | None = None,
+        query_threads: int | None = DEFAULT_QUERY_THREADS,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
     ) -> None:
@@ -206,9 +214,18 @@ class OnnxEmbedder:
         self._batch_tokens = max(batch_tokens, max_tokens)
         self._model_id = model_id_for(self._files.name, max_tokens)
         verify_model_files(self._files)
-        self._text_embedding = self._load()
+        self._text_embedding = self._load(self._threads)
+        # A second, single-threaded session for queries: a ~10-token query gains
+        # nothing from a second thread, and when the other core is busy (indexing,
+        # other processes) waiting for it nearly doubles the latency (8.2-8.7 ms
+        # p50 shared, 4.4-5.3 ms separate, under load 2-3 on 2 cores). It costs
+        # ~0.3 s at load and ~100-150 MB of resident memory (ONNX Runtime prepacks
+        # the weights per session); query_threads=None shares the document session.
+        self._query_embedding = (
+            self._text_embedding if query_threads is None else self._load(max(1, query_threads))
+        )
 
-    def _load(self) -> Any:
+    def _load(self, threads: int) -> Any:
         fastembed, model_source, pooling_type = _import_fastembed()
         name = _fastembed_name(self._files)
         with _registry_lock:
@@ -232,7 +249,7 @@ class OnnxEmbedder:
                 # the folder exists; pointing the cache there keeps fastembed from
                 # creating its default cache folder in /tmp
                 cache_dir=tokenizer_dir,
-                threads=self._threads,
+                threads=threads,
                 providers=["CPUExecutionProvider"],
             )
         except Exception as error:  # fastembed and onnxruntime raise many types
@@ -253,7 +270,7 @@ class OnnxEmbedder:
 
     @property
     def model_id(self) -> str:
-        """Name plus token budget, e.g. ``all-MiniLM-L6-v2-onnx-int8/max-tokens-64``."""
+        """Name plus token budget, e.g. ``all-MiniLM-L6-v2-onnx-int8/max-tokens-96``."""
         return self._model_id
 
     @property
@@ -274,8 +291,9 @@ class OnnxEmbedder:
         """Tokens per text the model sees; longer texts are cut."""
         return self._max_tokens
 
-    def _run(self, texts: list[str]) -> FloatMatrix:
-        rows = list(self._text_embedding.embed(texts, batch_size=len(texts)))
+    def _run(self, texts: list[str], *, session: Any = None) -> FloatMatrix:
+        embedding = self._text_embedding if session is None else session
+        rows = list(embedding.embed(texts, batch_size=len(texts)))
         return np.asarray(np.stack(rows), dtype=np.float32)
 
     def length_sorted_batches(self, texts: Sequence[str]) -> list[list[int]]:
@@ -306,8 +324,8 @@ class OnnxEmbedder:
 
         Texts are sorted by length and run in batches of similar length (see
         :meth:`length_sorted_batches`). Blocking; releases the GIL while ONNX
-        Runtime runs, so callers embed from a worker thread. Cost: about 10 ms per
-        64-token text with 2 idle cores (benchmarks/embed.py).
+        Runtime runs, so callers embed from a worker thread. Cost: about 10-15 ms per
+        96-token text with 2 idle cores (benchmarks/embed.py).
         """
         result = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
@@ -318,7 +336,7 @@ class OnnxEmbedder:
 
     def embed_query(self, text: str) -> FloatVector:
         """Embed one search query; float32 ``(dim,)``, unit-norm. ~4 ms for a short query."""
-        vector: FloatVector = self._run([text])[0]
+        vector: FloatVector = self._run([text], session=self._query_embedding)[0]
         return vector
 
 

@@ -22,7 +22,7 @@ from quiver.symbols import Symbol
 SYMBOL_TEXT_VERSION = 1
 
 #: Characters per WordPiece token are at most ~6 in symbol texts: on the stdlib,
-#: reaching 64 tokens took 194 characters at the median and 364 at most.
+#: reaching 64 / 96 / 128 tokens took at most 364 / 500 / 633 characters.
 CHARS_PER_TOKEN_BOUND = 6
 #: The default character budget of a symbol's text. The model cuts to its token
 #: budget anyway; this bound keeps tokenizing a 5,000-line function cheap, and keeps
@@ -42,9 +42,10 @@ class TextTemplate(Enum):
     FULL = "full"
 
 
-#: FULL and SIGNATURE_DOC tie on the documented stdlib (MRR@10 0.563 / 0.575 at 64
-#: tokens); with the docs stripped FULL finds more (recall@10 0.600 / 0.564), and most
-#: code is less documented than the stdlib. NAME alone is far behind (0.258).
+#: FULL beats SIGNATURE_DOC once the budget leaves room for code (MRR@10 0.621 vs
+#: 0.602 at 128 tokens; FULL at 96 tokens 0.611), and with the docs stripped it finds
+#: as much or more (MRR@10 0.347 vs 0.330 at 64 tokens): most code is less documented
+#: than the stdlib. NAME alone is far behind (0.279).
 DEFAULT_TEMPLATE = TextTemplate.FULL
 
 
