@@ -43,6 +43,7 @@ from quiver.catalog import Catalog, FileRecord, SymbolRecord
 from quiver.embed.batch import embed_symbols
 from quiver.embed.cache import EmbeddingCache
 from quiver.embed.protocol import Embedder
+from quiver.embed.text import SYMBOL_TEXT_VERSION
 from quiver.errors import (
     FileSkippedError,
     IndexCorruptError,
@@ -1045,8 +1046,12 @@ class _MissCounter:
 
 
 def model_key(model_id: str, weights_sha256: str) -> str:
-    """How an index records the model its vectors came from: id and weights hash."""
-    return f"{model_id}@{weights_sha256[:16]}"
+    """How an index records what its vectors came from: model id, weights hash, text template.
+
+    The template version is part of it because an unchanged symbol keeps its vector
+    across updates: a new template must re-embed everything, not only edited symbols.
+    """
+    return f"{model_id}@{weights_sha256[:16]}/text-v{SYMBOL_TEXT_VERSION}"
 
 
 def reads_like_sentence(query: str) -> bool:
