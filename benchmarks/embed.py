@@ -117,13 +117,14 @@ def query_latencies(embedder: OnnxEmbedder, iterations: int) -> list[float]:
     return latencies
 
 
-def measure_queries_only(iterations: int, threads: int | None) -> None:
-    embedder = OnnxEmbedder(threads=threads)
+def measure_queries_only(iterations: int, threads: int | None, query_threads: int) -> None:
+    embedder = OnnxEmbedder(threads=threads, query_threads=query_threads or None)
     latencies = query_latencies(embedder, iterations)
     print(
         f"query embedding p50 {percentile(latencies, 0.5):.2f} ms, "
         f"p99 {percentile(latencies, 0.99):.2f} ms over {iterations} queries, "
-        f"{embedder.threads} threads, load average {os.getloadavg()[0]:.2f}"
+        f"query threads {query_threads or f'shared ({embedder.threads})'}, "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
 
 
@@ -139,16 +140,23 @@ def main() -> None:
         help="also time embed_documents with several batch token budgets (one run each)",
     )
     parser.add_argument(
+        "--query-threads", type=int, default=1, help="0 shares the document session"
+    )
+    parser.add_argument(
         "--only-queries", action="store_true", help="measure query latency only (quick)"
     )
     arguments = parser.parse_args()
     if arguments.only_queries:
-        measure_queries_only(arguments.query_iterations, arguments.threads)
+        measure_queries_only(arguments.query_iterations, arguments.threads, arguments.query_threads)
         return
 
     symbols = sample_symbols(arguments.texts)
     texts = [symbol_text(symbol) for symbol in symbols]
-    load_seconds, embedder = timed(lambda: OnnxEmbedder(threads=arguments.threads))
+    load_seconds, embedder = timed(
+        lambda: OnnxEmbedder(
+            threads=arguments.threads, query_threads=arguments.query_threads or None
+        )
+    )
     raw = RawOnnx(embedder.threads, embedder.max_tokens)
     batches = embedder.length_sorted_batches(texts)
     tokens = [sum(e.attention_mask) for e in raw.tokenizer.encode_batch(texts)]
