@@ -29,6 +29,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from bench_stats import percentile
 from quiver.embed.batch import embed_symbols
 from quiver.embed.model import TOKENIZER_DIR, OnnxEmbedder, default_model_files
 from quiver.embed.text import symbol_text
@@ -99,10 +100,6 @@ def cpu_timed(function: Callable[[], Any]) -> tuple[float, float, Any]:
     value = function()
     return time.perf_counter() - wall, time.process_time() - cpu, value
 
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def query_latencies(embedder: OnnxEmbedder, iterations: int) -> list[float]:

@@ -31,6 +31,7 @@ import sysconfig
 import time
 from pathlib import Path
 
+from bench_stats import percentile
 from quiver.fuzzy import NameIndex
 
 HERE = Path(__file__).resolve().parent
@@ -208,10 +209,6 @@ def make_queries(names: list[str], rng: random.Random, per_length: int = 20) -> 
             queries.append(query.lower() if rng.random() < 0.8 else query)
     return queries
 
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def cold_process_first_search(names_file: Path) -> dict[str, float]:

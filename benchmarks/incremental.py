@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_stats import percentile
 from bench_workspace import HERE, BenchmarkEmbedder, open_engine, prepared_workspace
 from quiver.embed.text import symbol_text
 from quiver.engine import SearchQuery, VectorSearchEngine
@@ -46,10 +47,6 @@ RESULTS = HERE / "results" / "incremental.json"
 TARGET_FILE = "stdlib/json/decoder.py"
 TARGET_FUNCTION = "JSONArray"
 
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def summary(values_ms: list[float]) -> dict[str, float]:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_stats import percentile
 from quiver.embed.model import load_default_embedder
 from quiver.embed.protocol import Embedder, FloatMatrix, FloatVector
 from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
@@ -90,11 +91,6 @@ def build_tree(target: Path, wanted_symbols: int) -> int:
             shutil.copy2(parsed.file.abs_path, destination)
         total += len(parsed.symbols)
     return total
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_stats import percentile
 from bench_workspace import (
     HERE,
     BenchmarkEmbedder,
@@ -72,10 +73,6 @@ SENTENCES = [
     "parse an url into its components",
 ]
 
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def summary(values_ms: list[float]) -> dict[str, float]:
