@@ -711,7 +711,6 @@ class VectorSearchEngine:
                     SymbolRecord.from_symbol(i, s)
                     for i, s in zip(final_ids, change.symbols, strict=True)
                 ]
-                self._catalog.remove_file(change.source.rel_path)
                 self._catalog.put_file(
                     FileRecord(
                         change.source.rel_path,
@@ -736,7 +735,6 @@ class VectorSearchEngine:
                 # Searchable in this process now (a few ms); ``flush`` makes it durable.
                 self._text.refresh()
             self._names.remove(int(i) for i in removed_ids)
-            self._names.remove(int(d.symbol_id) for d in documents)
             self._names.add(
                 [int(d.symbol_id) for d in documents], [d.symbol.name for d in documents]
             )
