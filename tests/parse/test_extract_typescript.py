@@ -96,3 +96,45 @@ def test_index_files_take_the_directory_name_and_tsx_parses_jsx(outline) -> None
         ("function", "ui.App"),
     ]
     assert outline("export class Service {}", "api.service.ts") == [("class", "api.Service")]
+
+
+DECORATED = """
+@Component({ selector: "app-search", templateUrl: "./search.html" })
+export class SearchComponent {
+  @Input() query: string = "";
+  @Output() changed = new EventEmitter<string>();
+
+  /** Runs the search when the user presses Enter. */
+  @HostListener("keydown.enter", ["$event"])
+  onEnter(event: KeyboardEvent): void {
+    this.changed.emit(this.query);
+  }
+
+  @Debounce(300) @Log()
+  refresh(): void {}
+}
+"""
+
+
+def test_typescript_class_and_property_decorators_are_in_their_ranges(extract) -> None:
+    symbols = extract(DECORATED, "search.component.ts")
+    component = by_name(symbols, "search.SearchComponent")
+    assert span(component) == (0, 0, 13, 1)  # from @Component
+    assert name_span(component) == (1, 13, 1, 28)
+    query = by_name(symbols, "search.SearchComponent.query")
+    assert span(query) == (2, 2, 2, 29)
+    assert query.signature == '@Input() query: string = ""'
+    assert by_name(symbols, "search.SearchComponent.changed").kind.label == "field"
+
+
+def test_a_typescript_method_decorator_is_in_the_method_range(extract) -> None:
+    symbols = extract(DECORATED, "search.component.ts")
+    on_enter = by_name(symbols, "search.SearchComponent.onEnter")
+    assert span(on_enter) == (6, 2, 9, 3)  # from @HostListener to the closing brace
+    assert name_span(on_enter) == (7, 2, 7, 9)
+    assert on_enter.doc == "Runs the search when the user presses Enter."
+    assert on_enter.signature == (
+        '@HostListener("keydown.enter", ["$event"]) onEnter(event: KeyboardEvent): void'
+    )
+    refresh = by_name(symbols, "search.SearchComponent.refresh")
+    assert span(refresh)[:2] == (11, 2)  # both stacked decorators

@@ -335,9 +335,12 @@ def _widen_range(candidate: _Candidate, spec: LanguageSpec) -> None:
         candidate.end = node.end_byte
     if spec.attributes:
         previous = node.prev_named_sibling
-        while previous is not None and previous.type in spec.attributes:
-            node = previous
-            previous = node.prev_named_sibling
+        if previous is not None and previous.type in spec.attributes:
+            while previous is not None and previous.type in spec.attributes:
+                node = previous
+                previous = node.prev_named_sibling
+            if spec.signature_attributes:
+                candidate.signature_start = node.start_byte
     candidate.first = node
     candidate.start = node.start_byte
 

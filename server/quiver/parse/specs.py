@@ -50,8 +50,12 @@ class LanguageSpec:
     group_wrappers: frozenset[str] = frozenset()
     #: Wrappers whose text starts the signature too (C++ ``template <typename T>``).
     signature_wrappers: frozenset[str] = frozenset()
-    #: Sibling node types just before a definition that belong to its range (Rust ``#[...]``).
+    #: Sibling node types just before a definition that belong to its range (Rust ``#[...]``,
+    #: TypeScript method decorators, which the grammar puts beside the method, not in it).
     attributes: frozenset[str] = frozenset()
+    #: Whether those attributes start the signature too (TypeScript, where class and
+    #: property decorators are inside their node and so already in their signatures).
+    signature_attributes: bool = False
     #: Characters stripped from the end of a signature cut before the body.
     signature_trailers: str = " {:"
     #: Python-style docstrings: the first string statement of the body.
@@ -86,6 +90,8 @@ _TYPESCRIPT = LanguageSpec(
     query_name="typescript",
     wrappers=frozenset({"export_statement", "ambient_declaration", "expression_statement"}),
     group_wrappers=frozenset({"lexical_declaration", "variable_declaration"}),
+    attributes=frozenset({"decorator"}),
+    signature_attributes=True,
     comments=_C_COMMENTS,
     module_style="file",
     constructor_names=frozenset({"constructor"}),
