@@ -75,3 +75,39 @@ def test_templates_belong_to_the_range_and_signature(extract) -> None:
     assert span(box)[:2] == (14, 0)
     assert box.signature == "template <typename T> struct Box"
     assert by_name(symbols, "geo.Shape").doc == "A shape with an area."
+
+
+LAMBDAS = """
+#include <algorithm>
+#include <vector>
+
+/// Squares a number.
+auto sq = [](int x) { return x * x; };
+
+namespace util {
+static const auto by_length = [](const std::string& a, const std::string& b) {
+    return a.size() < b.size();
+};
+std::function<void(int)> on_exit = [](int code) { std::exit(code); };
+}  // namespace util
+"""
+
+
+def test_a_cpp_lambda_assigned_to_a_name_is_a_function(extract) -> None:
+    symbols = extract(LAMBDAS, "util.cpp")
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("function", "sq"),
+        ("namespace", "util"),
+        ("function", "util.by_length"),
+        ("function", "util.on_exit"),
+    ]
+    square = by_name(symbols, "sq")
+    assert span(square) == (4, 0, 4, 38)
+    assert name_span(square) == (4, 5, 4, 7)
+    assert square.signature == "auto sq = [](int x)"
+    assert square.doc == "Squares a number."
+    by_length = by_name(symbols, "util.by_length")
+    assert span(by_length) == (7, 0, 9, 2)
+    assert by_length.signature == (
+        "static const auto by_length = [](const std::string& a, const std::string& b)"
+    )

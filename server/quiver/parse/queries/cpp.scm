@@ -15,6 +15,18 @@
   ]
   body: (compound_statement) @body) @definition.function
 
+; A lambda bound to a name is a function of that name, at any scope
+; (`auto sq = [](int x) { ... };`, `std::function<void()> f = [] { ... };`);
+; in a class body (`static inline auto cmp = [](...) { ... };`) a method.
+(declaration
+  declarator: (init_declarator
+    declarator: (identifier) @name
+    value: (lambda_expression body: (compound_statement) @body))) @definition.function
+
+(field_declaration
+  declarator: (field_identifier) @name
+  default_value: (lambda_expression body: (compound_statement) @body)) @definition.function
+
 ; Prototypes: in headers and inside class bodies (there they are methods).
 (declaration
   declarator: [
