@@ -78,3 +78,24 @@ def test_go_method_signature_includes_receiver_and_generics(extract) -> None:
     assert by_name(symbols, "shapes.Circle.Area").signature == "func (c *Circle) Area() float64"
     assert by_name(symbols, "shapes.Circle.Area").doc == "Area of a circle."
     assert by_name(symbols, "shapes.Map").signature == "func Map[T, U any](xs []T, f func(T) U) []U"
+
+
+GROUPED = """
+package store
+
+var (
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("store: closed")
+	defaultTTL = 5 * time.Minute
+)
+"""
+
+
+def test_go_grouped_var_declarations_are_variables(outline, extract) -> None:
+    assert outline(GROUPED, "store/errors.go") == [
+        ("variable", "store.ErrClosed"),
+        ("variable", "store.defaultTTL"),
+    ]
+    closed = by_name(extract(GROUPED, "store/errors.go"), "store.ErrClosed")
+    assert span(closed) == (4, 1, 4, 40)  # the spec, not the whole group
+    assert closed.doc == "ErrClosed is returned after Close."

@@ -49,3 +49,10 @@
   (var_declaration
     (var_spec
       name: (identifier) @name) @definition.variable))
+
+; `var ( ... )` groups its specs in a list (`const ( ... )` does not).
+(source_file
+  (var_declaration
+    (var_spec_list
+      (var_spec
+        name: (identifier) @name) @definition.variable)))
