@@ -144,3 +144,74 @@ def test_syntax_errors_still_yield_what_parses(outline) -> None:
     assert ("class", "broken.Good") in found
     assert ("method", "broken.Good.ok") in found
     assert ("function", "broken.after") in found
+
+
+GENERICS = '''
+class Stack[T]:
+    def push[U: T](self, item: U) -> None: ...
+
+
+def first[T](items: Sequence[T]) -> T:
+    return items[0]
+
+
+type Pair[K, V] = tuple[K, V]
+'''
+
+
+def test_python_generic_classes_functions_and_aliases_keep_their_type_parameters(extract) -> None:
+    symbols = extract(GENERICS, "stack.py")
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("class", "stack.Stack"),
+        ("method", "stack.Stack.push"),
+        ("function", "stack.first"),
+        ("type_parameter", "stack.Pair"),
+    ]
+    assert by_name(symbols, "stack.Stack").signature == "class Stack[T]"
+    assert by_name(symbols, "stack.Stack.push").signature == (
+        "def push[U: T](self, item: U) -> None"
+    )
+    pair = by_name(symbols, "stack.Pair")
+    assert name_span(pair) == (8, 5, 8, 9)
+    assert pair.signature == "type Pair[K, V] = tuple[K, V]"
+
+
+LAMBDAS = '''
+square = lambda x: x * x
+BY_PRIORITY = lambda task: (task.priority, task.created)
+on_error: Callable[[Exception], None] = lambda exc: log.warning("failed: %s", exc)
+
+
+class Scheduler:
+    deadline = lambda self, task: task.deadline
+
+    def run(self, tasks):
+        """Run tasks in order."""
+        order = lambda t: t.priority
+        return sorted(tasks, key=order)
+'''
+
+
+def test_a_python_lambda_assigned_to_a_name_is_a_function(extract) -> None:
+    symbols = extract(LAMBDAS, "jobs.py")
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("function", "jobs.square"),
+        ("function", "jobs.BY_PRIORITY"),  # a function, though its name looks like a constant
+        ("function", "jobs.on_error"),
+        ("class", "jobs.Scheduler"),
+        ("method", "jobs.Scheduler.deadline"),
+        ("method", "jobs.Scheduler.run"),
+        ("function", "jobs.Scheduler.run.order"),
+    ]
+    square = by_name(symbols, "jobs.square")
+    assert span(square) == (0, 0, 0, 24)
+    assert name_span(square) == (0, 0, 0, 6)
+    assert square.signature == "square = lambda x"
+    assert by_name(symbols, "jobs.on_error").signature == (
+        "on_error: Callable[[Exception], None] = lambda exc"
+    )
+
+
+def test_a_lambda_passed_as_an_argument_is_not_a_symbol(outline) -> None:
+    source = "ordered = sorted(tasks, key=lambda t: t.priority)\n"
+    assert outline(source, "jobs.py") == []

@@ -10,6 +10,14 @@
   name: (identifier) @name
   body: (block) @body) @definition.function
 
+; A lambda bound to a name is a function of that name (a method in a class
+; body), wherever it is assigned; it goes before the constants so that
+; `BY_KEY = lambda item: ...` is a function too.
+(expression_statement
+  (assignment
+    left: (identifier) @name
+    right: (lambda body: (_) @body))) @definition.function
+
 ; Module-level constants by convention: UPPER_CASE names.
 (module
   (expression_statement
@@ -26,4 +34,7 @@
         type: (type))) @definition.field))
 
 (type_alias_statement
-  left: (type (identifier) @name)) @definition.type_parameter
+  left: (type [
+    (identifier) @name
+    (generic_type (identifier) @name)
+  ])) @definition.type_parameter
