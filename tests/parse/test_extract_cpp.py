@@ -111,3 +111,121 @@ def test_a_cpp_lambda_assigned_to_a_name_is_a_function(extract) -> None:
     assert by_length.signature == (
         "static const auto by_length = [](const std::string& a, const std::string& b)"
     )
+
+
+def test_a_cpp_lambda_in_a_class_is_a_method_and_in_a_function_a_local_function(outline) -> None:
+    source = """
+    struct Scheduler {
+        static inline auto by_deadline = [](const Task& a, const Task& b) {
+            return a.deadline < b.deadline;
+        };
+        void run(std::vector<Task>& tasks) {
+            auto ready = [now = clock::now()](const Task& t) { return t.start <= now; };
+            std::erase_if(tasks, std::not_fn(ready));
+        }
+    };
+    """
+    assert outline(source, "scheduler.hpp", "cpp") == [
+        ("struct", "Scheduler"),
+        ("method", "Scheduler.by_deadline"),
+        ("method", "Scheduler.run"),
+        ("function", "Scheduler.run.ready"),
+    ]
+
+
+NESTED = """
+class LruCache {
+public:
+    struct Entry {
+        std::string key;
+        std::size_t hits = 0;
+    };
+    class Stats {
+    public:
+        double hit_rate() const;
+    private:
+        struct Window { int size; };
+    };
+    Stats stats() const;
+};
+
+double LruCache::Stats::hit_rate() const { return 0.0; }
+"""
+
+
+def test_cpp_nested_classes_are_contained_in_their_outer_class(outline) -> None:
+    assert outline(NESTED, "lru.cpp") == [
+        ("class", "LruCache"),
+        ("struct", "LruCache.Entry"),
+        ("field", "LruCache.Entry.key"),
+        ("field", "LruCache.Entry.hits"),
+        ("class", "LruCache.Stats"),
+        ("method", "LruCache.Stats.hit_rate"),
+        ("struct", "LruCache.Stats.Window"),
+        ("field", "LruCache.Stats.Window.size"),
+        ("method", "LruCache.stats"),
+        ("method", "LruCache.Stats.hit_rate"),
+    ]
+
+
+OVERLOADS = """
+class Matrix {
+public:
+    Matrix operator*(const Matrix& other) const;
+    Matrix operator*(double factor) const;
+};
+
+[[nodiscard]] int clamp(int value, int lo, int hi);
+[[nodiscard]] double clamp(double value, double lo, double hi);
+
+[[nodiscard, gnu::pure]]
+inline std::size_t hash_of(std::string_view s) noexcept { return std::hash<std::string_view>{}(s); }
+"""
+
+
+def test_cpp_overloads_are_separate_symbols_with_their_own_signatures(extract) -> None:
+    symbols = extract(OVERLOADS, "matrix.hpp", "cpp")
+    times = [s for s in symbols if s.qualified_name == "Matrix.operator*"]
+    assert [s.signature for s in times] == [
+        "Matrix operator*(const Matrix& other) const;",
+        "Matrix operator*(double factor) const;",
+    ]
+    assert [s.kind.label for s in times] == ["method", "method"]
+    clamps = [s for s in symbols if s.qualified_name == "clamp"]
+    assert [s.range.start.line for s in clamps] == [6, 7]
+    assert len({s.content_hash for s in clamps}) == 2
+
+
+def test_cpp_attributes_are_in_the_range_and_signature(extract) -> None:
+    symbols = extract(OVERLOADS, "matrix.hpp", "cpp")
+    clamp = next(s for s in symbols if s.qualified_name == "clamp")
+    assert span(clamp) == (6, 0, 6, 51)
+    assert name_span(clamp) == (6, 18, 6, 23)
+    assert clamp.signature == "[[nodiscard]] int clamp(int value, int lo, int hi);"
+    hash_of = by_name(symbols, "hash_of")
+    assert span(hash_of)[:2] == (9, 0)  # the attribute on the line above
+    assert hash_of.signature == (
+        "[[nodiscard, gnu::pure]] inline std::size_t hash_of(std::string_view s) noexcept"
+    )
+
+
+UNICODE = """
+namespace geometrie {
+struct Größe { double länge; double höhe; };
+double fläche(const Größe& g) { return g.länge * g.höhe; }
+}
+"""
+
+
+def test_cpp_unicode_identifiers_and_their_utf16_columns(extract) -> None:
+    symbols = extract(UNICODE, "geometrie.cpp")
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("namespace", "geometrie"),
+        ("struct", "geometrie.Größe"),
+        ("field", "geometrie.Größe.länge"),
+        ("field", "geometrie.Größe.höhe"),
+        ("function", "geometrie.fläche"),
+    ]
+    # "Größe" is 7 UTF-8 bytes but 5 UTF-16 units, so "länge" starts at column 22.
+    assert name_span(by_name(symbols, "geometrie.Größe.länge")) == (1, 22, 1, 27)
+    assert name_span(by_name(symbols, "geometrie.fläche")) == (2, 7, 2, 13)
