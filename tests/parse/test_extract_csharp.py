@@ -73,3 +73,112 @@ def test_csharp_file_scoped_namespace_is_the_module_part(outline) -> None:
         ("class", "Acme.Scoped.Only"),
         ("method", "Acme.Scoped.Only.M"),
     ]
+
+
+LAMBDAS = """
+namespace Acme.Text
+{
+    public static class Filters
+    {
+        /// <summary>True for null, empty or white space.</summary>
+        public static readonly Func<string, bool> IsBlank = s => string.IsNullOrWhiteSpace(s);
+        private static Action<string> _log = delegate (string m) { Console.WriteLine(m); };
+
+        public static IEnumerable<string> Words(string text)
+        {
+            Func<string, string> normalize = w => w.Trim().ToLowerInvariant();
+            return text.Split(' ').Select(normalize);
+        }
+    }
+}
+"""
+
+
+def test_a_csharp_lambda_assigned_to_a_name_is_a_function(extract) -> None:
+    symbols = extract(LAMBDAS, "Filters.cs")
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("namespace", "Acme.Text"),
+        ("class", "Acme.Text.Filters"),
+        ("method", "Acme.Text.Filters.IsBlank"),  # a field holding a lambda
+        ("method", "Acme.Text.Filters._log"),  # an anonymous method
+        ("method", "Acme.Text.Filters.Words"),
+        ("function", "Acme.Text.Filters.Words.normalize"),  # a local
+    ]
+    is_blank = by_name(symbols, "Acme.Text.Filters.IsBlank")
+    assert span(is_blank) == (5, 8, 5, 94)
+    assert name_span(is_blank) == (5, 50, 5, 57)
+    assert is_blank.signature == "public static readonly Func<string, bool> IsBlank = s =>"
+    assert is_blank.doc == "<summary>True for null, empty or white space.</summary>"
+    assert by_name(symbols, "Acme.Text.Filters._log").signature == (
+        "private static Action<string> _log = delegate (string m)"
+    )
+
+
+NESTED = """
+namespace Acme.Http;
+
+public sealed class RetryPolicy<TResult> where TResult : class
+{
+    public sealed class Builder
+    {
+        public Builder MaxAttempts(int count) => this;
+        public enum Backoff { Linear, Exponential }
+    }
+
+    [Obsolete("Use ExecuteAsync instead.")]
+    public TResult Execute(Func<TResult> action) => action();
+
+    public async Task<T> ExecuteAsync<T>(Func<CancellationToken, Task<T>> run, CancellationToken ct)
+        where T : TResult => await run(ct);
+}
+"""
+
+
+def test_csharp_nested_types_are_contained_in_their_outer_class(outline) -> None:
+    assert outline(NESTED, "RetryPolicy.cs") == [
+        ("class", "Acme.Http.RetryPolicy"),
+        ("class", "Acme.Http.RetryPolicy.Builder"),
+        ("method", "Acme.Http.RetryPolicy.Builder.MaxAttempts"),
+        ("enum", "Acme.Http.RetryPolicy.Builder.Backoff"),
+        ("enum_member", "Acme.Http.RetryPolicy.Builder.Backoff.Linear"),
+        ("enum_member", "Acme.Http.RetryPolicy.Builder.Backoff.Exponential"),
+        ("method", "Acme.Http.RetryPolicy.Execute"),
+        ("method", "Acme.Http.RetryPolicy.ExecuteAsync"),
+    ]
+
+
+def test_a_csharp_method_attribute_is_in_its_range(extract) -> None:
+    execute = by_name(extract(NESTED, "RetryPolicy.cs"), "Acme.Http.RetryPolicy.Execute")
+    assert span(execute) == (10, 4, 11, 61)  # from [Obsolete]
+    assert name_span(execute) == (11, 19, 11, 26)
+    assert execute.signature == (
+        '[Obsolete("Use ExecuteAsync instead.")] public TResult Execute(Func<TResult> action)'
+    )
+
+
+def test_csharp_generic_signatures_keep_type_parameters_and_constraints(extract) -> None:
+    symbols = extract(NESTED, "RetryPolicy.cs")
+    assert by_name(symbols, "Acme.Http.RetryPolicy").signature == (
+        "public sealed class RetryPolicy<TResult> where TResult : class"
+    )
+    assert by_name(symbols, "Acme.Http.RetryPolicy.ExecuteAsync").signature == (
+        "public async Task<T> ExecuteAsync<T>(Func<CancellationToken, Task<T>> run,"
+        " CancellationToken ct) where T : TResult"
+    )
+
+
+def test_csharp_unicode_identifiers_and_their_utf16_columns(extract) -> None:
+    source = """
+    public class Größe { public double Fläche() => 0; }
+    public enum État { Prêt, Terminé }
+    """
+    symbols = extract(source, "Größe.cs")
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("class", "Größe"),
+        ("method", "Größe.Fläche"),
+        ("enum", "État"),
+        ("enum_member", "État.Prêt"),
+        ("enum_member", "État.Terminé"),
+    ]
+    assert name_span(by_name(symbols, "Größe.Fläche")) == (0, 35, 0, 41)
+    assert name_span(by_name(symbols, "État.Terminé")) == (1, 25, 1, 32)

@@ -65,6 +65,26 @@
 (event_declaration
   name: (identifier) @name) @definition.event
 
+; A lambda or anonymous method bound to a name is a function of that name:
+; a field holding one is a method, a local variable holding one a function.
+(field_declaration
+  (variable_declaration
+    (variable_declarator
+      name: (identifier) @name
+      [
+        (lambda_expression body: (_) @body)
+        (anonymous_method_expression (block) @body)
+      ]))) @definition.function
+
+(local_declaration_statement
+  (variable_declaration
+    (variable_declarator
+      name: (identifier) @name
+      [
+        (lambda_expression body: (_) @body)
+        (anonymous_method_expression (block) @body)
+      ]))) @definition.function
+
 (field_declaration
   (modifier "const")
   (variable_declaration
