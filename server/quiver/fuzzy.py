@@ -50,6 +50,7 @@ LSP import here: the engine and the CLI use this module directly.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -934,13 +935,17 @@ class NameIndex(Generic[K]):
                 alive[slot] = False
                 masks[slot] = 0  # a dead slot can never pass the prefilter
 
-    def _intern(self, name: str) -> int:
-        name_id = self._id_of_name.get(name)
-        if name_id is None:
-            name_id = len(self._interned)
-            self._id_of_name[name] = name_id
-            self._interned.append(name)
-        return name_id
+    def _intern_all(self, names: Sequence[str]) -> npt.NDArray[np.int64]:
+        """The interned id of each name, new names appended (one dict operation per name)."""
+        known = len(self._id_of_name)
+        id_of = self._id_of_name
+        # setdefault inserts len(id_of) for a new name, which is exactly its new id.
+        ids = np.fromiter(
+            (id_of.setdefault(name, len(id_of)) for name in names), dtype=np.int64, count=len(names)
+        )
+        if len(id_of) > known:
+            self._interned.extend(itertools.islice(id_of, known, None))
+        return ids
 
     def _append(self, keys: Sequence[K], names: Sequence[str]) -> None:
         lengths = np.fromiter((len(name) for name in names), dtype=np.int32, count=len(names))
@@ -970,9 +975,7 @@ class NameIndex(Generic[K]):
         self._lower.extend(lower)
         self._orig.extend(codes.astype(np.int32))
         self._bonus.extend(bonus)
-        self._name_ids.extend(
-            np.fromiter((self._intern(name) for name in names), dtype=np.int64, count=len(names))
-        )
+        self._name_ids.extend(self._intern_all(names))
         self._key_values.extend(np.array(keys, dtype=np.int64))
         self._keys.extend(keys)
         for offset, key in enumerate(keys):
@@ -999,9 +1002,7 @@ class NameIndex(Generic[K]):
         names = [self._interned[name_id] for name_id in self._name_ids.view()[alive].tolist()]
         self._interned = []
         self._id_of_name = {}
-        self._name_ids.replace(
-            np.fromiter((self._intern(name) for name in names), dtype=np.int64, count=len(names))
-        )
+        self._name_ids.replace(self._intern_all(names))
         self._key_values.replace(self._key_values.view()[alive])
         self._keys = [self._keys[slot] for slot in live]
         self._slot_of = {key: slot for slot, key in enumerate(self._keys)}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from quiver.catalog import CATALOG_FILE
 from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
 
 pytestmark = pytest.mark.model
@@ -50,9 +51,18 @@ def assert_answers(engine: VectorSearchEngine, symbols: int) -> None:
     assert names[0] == "LoadSettings"
 
 
-def test_a_corrupt_catalog_is_rebuilt_without_reembedding(indexed, real_embedder) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: b"\x00garbage", id="garbage"),
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: data[:-9] + bytes([data[-9] ^ 0xFF]) + data[-8:], id="bit-flip"),
+    ],
+)
+def test_a_corrupt_catalog_is_rebuilt_without_reembedding(indexed, real_embedder, damage) -> None:  # type: ignore[no-untyped-def]
     tree, cache, symbols = indexed
-    (cache / "catalog" / "catalog.json.z").write_bytes(b"\x00garbage")
+    target = cache / "catalog" / CATALOG_FILE
+    target.write_bytes(damage(target.read_bytes()))
     engine, report = reopen_and_reindex(tree, cache, real_embedder)
     with engine:
         assert report.files_indexed == 4
@@ -62,10 +72,30 @@ def test_a_corrupt_catalog_is_rebuilt_without_reembedding(indexed, real_embedder
 
 def test_a_catalog_of_another_format_version_is_rebuilt(indexed, real_embedder) -> None:  # type: ignore[no-untyped-def]
     tree, cache, symbols = indexed
-    target = cache / "catalog" / "catalog.json.z"
-    payload = json.loads(zlib.decompress(target.read_bytes()))
-    payload["format"] = 999
-    target.write_bytes(zlib.compress(json.dumps(payload).encode()))
+    target = cache / "catalog" / CATALOG_FILE
+    data = bytearray(target.read_bytes())
+    data[8:12] = (999).to_bytes(4, "little")  # the format version follows the magic
+    target.write_bytes(bytes(data))
+    engine, report = reopen_and_reindex(tree, cache, real_embedder)
+    with engine:
+        assert report.files_indexed == 4
+        assert_answers(engine, symbols)
+
+
+def test_a_catalog_written_by_the_json_format_of_version_1_is_rebuilt(
+    indexed, real_embedder
+) -> None:  # type: ignore[no-untyped-def]
+    tree, cache, symbols = indexed
+    (cache / "catalog" / CATALOG_FILE).unlink()
+    legacy = {
+        "format": 1,
+        "generation": 3,
+        "next_id": 99,
+        "model_id": "",
+        "files": [],
+        "symbols": [],
+    }
+    (cache / "catalog" / "catalog.json.z").write_bytes(zlib.compress(json.dumps(legacy).encode()))
     engine, report = reopen_and_reindex(tree, cache, real_embedder)
     with engine:
         assert report.files_indexed == 4

@@ -1,0 +1,140 @@
+"""The columnar catalog: what is saved is what is loaded, changes overlay the snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quiver.catalog import CATALOG_FILE, Catalog, FileRecord, SymbolRecord
+from quiver.errors import IndexCorruptError, IndexFormatError
+from quiver.ids import SymbolId
+from quiver.symbols import Position, Range, SymbolKind
+
+
+def record(symbol_id: int, name: str, path: str, line: int = 0) -> SymbolRecord:
+    return SymbolRecord(
+        id=SymbolId(symbol_id),
+        name=name,
+        kind=SymbolKind.FUNCTION,
+        container="módulo.Clase" if "é" in name else "pkg.mod",
+        signature=f"def {name}(x: int) -> str:",
+        range=Range(Position(line, 0), Position(line + 3, 12)),
+        selection_range=Range(Position(line, 4), Position(line, 4 + len(name))),
+        path=path,
+        language="python",
+        content_hash=f"{symbol_id:032x}",
+    )
+
+
+def catalog_with(files: dict[str, list[str]]) -> Catalog:
+    catalog = Catalog()
+    for path, names in files.items():
+        ids = catalog.allocate_ids(len(names))
+        records = [
+            record(int(i), n, path, line=5 * k)
+            for k, (i, n) in enumerate(zip(ids, names, strict=True))
+        ]
+        catalog.put_file(FileRecord(path, "python", 100, 42, f"hash-{path}"), records)
+    catalog.model_id = "model@abc"
+    catalog.generation = 7
+    return catalog
+
+
+def test_a_saved_catalog_loads_with_every_file_and_symbol_as_saved(tmp_path: Path) -> None:
+    catalog = catalog_with({"a.py": ["parse_url", "café_größe"], "b/c.py": ["Run", "stop", "𝒳"]})
+    catalog.save(tmp_path)
+    loaded = Catalog.load(tmp_path)
+    assert (loaded.generation, loaded.next_id, loaded.model_id) == (7, 6, "model@abc")
+    assert loaded.files == catalog.files
+    assert len(loaded) == 5
+    for symbol_id in range(1, 6):
+        assert loaded.symbols.get(SymbolId(symbol_id)) == catalog.symbols.get(SymbolId(symbol_id))
+    assert loaded.symbols_of("b/c.py") == catalog.symbols_of("b/c.py")
+    assert sorted(zip(*loaded.names(), strict=True)) == sorted(zip(*catalog.names(), strict=True))
+
+
+def test_changes_after_a_load_overlay_the_snapshot_and_survive_the_next_save(
+    tmp_path: Path,
+) -> None:
+    catalog_with({"a.py": ["one", "two"], "b.py": ["three"]}).save(tmp_path)
+    loaded = Catalog.load(tmp_path)
+    loaded.remove_file("b.py")
+    kept = loaded.symbols_of("a.py")[0]
+    moved = record(int(kept.id), kept.name, "a.py", line=40)  # same id, new place
+    fresh = record(int(loaded.allocate_ids(1)[0]), "four", "a.py")
+    loaded.put_file(FileRecord("a.py", "python", 120, 43, "new"), [moved, fresh])
+    assert len(loaded) == 2
+    assert SymbolId(3) not in loaded.symbols
+    assert loaded.symbols[kept.id].range.start.line == 40
+    assert sorted(loaded.names()[1]) == ["four", "one"]
+
+    loaded.save(tmp_path)
+    again = Catalog.load(tmp_path)
+    assert len(again) == 2
+    assert again.symbols_of("a.py") == [moved, fresh]
+    assert "b.py" not in again.files
+    assert again.next_id == loaded.next_id
+
+
+def test_a_copy_saves_what_it_held_while_the_original_keeps_changing(tmp_path: Path) -> None:
+    catalog = catalog_with({"a.py": ["one"]})
+    catalog.save(tmp_path)
+    catalog = Catalog.load(tmp_path)
+    copy = catalog.copy_tables()
+    catalog.remove_file("a.py")
+    catalog.put_file(FileRecord("z.py", "python", 1, 1, "z"), [record(9, "zed", "z.py")])
+    copy.save(tmp_path)
+    assert [r.name for r in Catalog.load(tmp_path)] == ["one"]
+    assert [r.name for r in catalog] == ["zed"]
+
+
+def test_an_empty_catalog_round_trips(tmp_path: Path) -> None:
+    Catalog().save(tmp_path)
+    loaded = Catalog.load(tmp_path)
+    assert len(loaded) == 0
+    assert loaded.names() == ([], [])
+
+
+def test_no_snapshot_gives_an_empty_catalog(tmp_path: Path) -> None:
+    assert len(Catalog.load(tmp_path / "nothing")) == 0
+
+
+@pytest.mark.parametrize("keep", [0, 7, 20, -1])
+def test_a_truncated_snapshot_is_reported_corrupt_never_read(tmp_path: Path, keep: int) -> None:
+    catalog_with({"a.py": ["one", "two"]}).save(tmp_path)
+    target = tmp_path / CATALOG_FILE
+    data = target.read_bytes()
+    target.write_bytes(data[:keep])
+    with pytest.raises(IndexCorruptError, match=r"Suggestion: .*rebuild"):
+        Catalog.load(tmp_path)
+
+
+def test_a_flipped_byte_is_caught_by_the_checksum(tmp_path: Path) -> None:
+    catalog_with({"a.py": ["one", "two"]}).save(tmp_path)
+    target = tmp_path / CATALOG_FILE
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    with pytest.raises(IndexCorruptError, match="checksum"):
+        Catalog.load(tmp_path)
+
+
+def test_another_format_version_is_a_format_error(tmp_path: Path) -> None:
+    catalog_with({"a.py": ["one"]}).save(tmp_path)
+    target = tmp_path / CATALOG_FILE
+    data = bytearray(target.read_bytes())
+    data[8:12] = (1).to_bytes(4, "little")
+    target.write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match="Suggestion:"):
+        Catalog.load(tmp_path)
+
+
+def test_the_stamp_changes_with_every_save(tmp_path: Path) -> None:
+    catalog = catalog_with({"a.py": ["one"]})
+    assert Catalog.stamp(tmp_path) is None
+    catalog.save(tmp_path)
+    first = Catalog.stamp(tmp_path)
+    catalog.generation += 1
+    catalog.save(tmp_path)
+    assert Catalog.stamp(tmp_path) not in (None, first)
