@@ -22,6 +22,15 @@ in-memory ``refresh``), and written by the next ``flush()`` (or durable
 batch, or ``close()``). A crash before that loses only those updates; the
 disk still holds the last flushed, consistent state, and the files' old
 mtimes in the catalog make the next ``index_tree`` redo them.
+
+Sharing: one cache directory serves every process that opens the same
+workspace. The first to open it takes the directory's writer lock
+(``writer.lock``, an OS ``flock`` that dies with its process) and is the
+*writer*; every other engine is a *reader*: it maps the published files
+read-only, ``follow()`` switches it to each newer generation (the catalog
+is published last, so a reader that sees a new catalog finds vectors and
+text at least as new), and ``try_become_writer()`` takes over when the
+writer has gone. Readers never modify the cache.
 """
 
 from __future__ import annotations
@@ -48,12 +57,14 @@ from quiver.errors import (
     FileSkippedError,
     IndexCorruptError,
     IndexFormatError,
+    IndexLockedError,
     InvalidQueryError,
     QuiverError,
 )
 from quiver.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, score_fusion
 from quiver.fuzzy import NameIndex
 from quiver.ids import ClusterId, SymbolId, VectorId
+from quiver.ivf.errors import IndexReadOnlyError
 from quiver.ivf.index import IVFIndex
 from quiver.parse import (
     ParsedFile,
@@ -64,6 +75,7 @@ from quiver.parse import (
     parse_files,
     read_source,
 )
+from quiver.store.lock import WriterLock, WriterLockedError
 from quiver.symbols import Range, Symbol, SymbolKind, content_hash
 from quiver.text.index import DocumentIndex, TextDocument
 from quiver.text.pathglob import path_matches
@@ -72,6 +84,8 @@ from quiver.workspace import cache_dir_for
 log = logging.getLogger(__name__)
 
 SearchMode = Literal["hybrid", "semantic", "text"]
+#: ``writer``: this engine updates the cache; ``reader``: it follows another process's updates.
+Role = Literal["writer", "reader"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "semantic", "text")
 MAX_QUERY_CHARS = 2_000
 MAX_LIMIT = 200
@@ -179,6 +193,8 @@ class EngineStatus:
     disk_bytes: int
     last_update: datetime | None
     message: str
+    role: Role = "writer"
+    writer_pid: int | None = None
 
 
 @dataclass(slots=True)
@@ -196,6 +212,10 @@ class VectorSearchEngine:
 
     ``embedder_factory`` is called on first use (lazy model load keeps a warm
     start fast: name lookups answer before the model is loaded).
+
+    ``role``: ``"auto"`` (default) becomes the writer if no other process is,
+    else a reader; ``"writer"`` raises ``WriterLockedError`` when another
+    process writes; ``"reader"`` never takes the lock (``quiver status``).
     """
 
     def __init__(
@@ -205,12 +225,15 @@ class VectorSearchEngine:
         embedder_factory: Callable[[], Embedder],
         options: EngineOptions | None = None,
         cache_dir: Path | None = None,
+        role: Literal["auto", "writer", "reader"] = "auto",
     ) -> None:
         self.root = root.resolve()
         self.options = options or EngineOptions()
         self.cache_dir = cache_dir or cache_dir_for(self.root, self.options.cache_root)
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
+        # Whether _open_vectors checked the loaded model against the index (writers only).
+        self._model_checked = False
         # The model a query loaded while a writer held the update lock (see _model_for_queries).
         self._query_model: Embedder | None = None
         self._query_model_lock = threading.Lock()
@@ -228,7 +251,43 @@ class VectorSearchEngine:
         self._catalog_serial = 0
         self._catalog_written = 0
         self._catalog_write_lock = threading.Lock()
+        self._embedding_cache: EmbeddingCache | None = None
+        self._closed = False
         self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = WriterLock(self.cache_dir)
+        if role == "writer":
+            self._lock.acquire()
+        elif role == "auto":
+            self._lock.try_acquire()
+        self._catalog = Catalog()
+        self._catalog_stamp: tuple[int, int, int] | None = None
+        self._text: DocumentIndex | None = None
+        self._vectors: IVFIndex | None = None
+        self._names: NameIndex[int] = NameIndex()
+        if self._lock.held:
+            try:
+                self._open_writable()
+            except BaseException:
+                self._lock.release()
+                raise
+        else:
+            self._open_readable()
+
+    # -- lifecycle -------------------------------------------------------
+
+    @property
+    def role(self) -> Role:
+        """``writer`` while this engine holds the cache's writer lock, else ``reader``."""
+        return "writer" if self._lock.held else "reader"
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The process that writes this cache (this one, another, or None if nobody does)."""
+        return os.getpid() if self._lock.held else self._lock.holder_pid()
+
+    def _open_writable(self) -> None:
+        """Open every part for writing; a damaged or foreign-version cache is rebuilt."""
+        self._catalog_stamp = Catalog.stamp(self._catalog_dir)
         try:
             self._catalog = Catalog.load(self._catalog_dir)
             self._text = DocumentIndex.open(self.cache_dir / "text")
@@ -236,16 +295,140 @@ class VectorSearchEngine:
             # Another Quiver version or a damaged file: rebuild from the sources. The
             # embedding cache is kept, so nothing already embedded is embedded again.
             log.warning("Rebuilding the index of %s: %s", self.root, error)
+            if self._text is not None:
+                self._text.close()
             self._reset_cache()
             self._catalog = Catalog()
             self._text = DocumentIndex.open(self.cache_dir / "text")
-        self._vectors: IVFIndex | None = self._open_existing_vectors()
+        self._vectors = self._open_existing_vectors(writable=True)
         self._last_update = Catalog.saved_at(self._catalog_dir)
-        self._names: NameIndex[int] = NameIndex()
-        self._names.add([int(s.id) for s in self._catalog], [s.name for s in self._catalog])
-        self._embedding_cache: EmbeddingCache | None = None
+        self._names = _name_index(self._catalog)
+        if self._embedder is not None:
+            self._open_vectors(self._embedder)
 
-    # -- lifecycle -------------------------------------------------------
+    def _open_readable(self) -> None:
+        """Map what the writer has published so far; missing parts appear on ``follow``."""
+        self._catalog_stamp = Catalog.stamp(self._catalog_dir)
+        try:
+            self._catalog = Catalog.load(self._catalog_dir)
+        except QuiverError as error:
+            log.warning("The index of %s is not readable yet: %s", self.root, error)
+            self._catalog_stamp = None
+        self._text = self._open_text_reader()
+        self._vectors = self._open_existing_vectors(writable=False)
+        self._last_update = Catalog.saved_at(self._catalog_dir)
+        self._names = _name_index(self._catalog)
+        self._state = "ready" if self._catalog_stamp is not None else "starting"
+
+    def _open_text_reader(self) -> DocumentIndex | None:
+        try:
+            return DocumentIndex.open(self.cache_dir / "text", writable=False)
+        except QuiverError as error:
+            log.info("The text index of %s is not readable yet: %s", self.root, error)
+            return None
+
+    def follow(self) -> bool:
+        """A reader switches to the newest generation another process published.
+
+        Costs one ``stat`` when nothing changed; else it maps the new catalog,
+        follows the vector and text indexes and rebuilds the name index (~0.1 s per
+        100,000 symbols) before swapping them in: searches keep answering from the
+        previous generation meanwhile. A writer's engine returns False at once, and so
+        does a reader when what it finds is unreadable (it keeps what it has and
+        tries again on the next call). Returns True if this engine switched.
+        """
+        if self._lock.held or self._closed:
+            return False
+        stamp = Catalog.stamp(self._catalog_dir)
+        if stamp is None or stamp == self._catalog_stamp:
+            return False
+        try:
+            catalog = Catalog.load(self._catalog_dir)
+        except QuiverError as error:
+            log.warning("Could not follow the index of %s yet: %s", self.root, error)
+            return False
+        text = self._follow_text()
+        vectors = self._follow_vectors(catalog)
+        names = _name_index(catalog)
+        with self._state_lock:
+            old_text, old_vectors = self._text, self._vectors
+            self._catalog, self._names = catalog, names
+            self._text, self._vectors = text, vectors
+            self._catalog_stamp = stamp
+            self._last_update = Catalog.saved_at(self._catalog_dir)
+            self._state = "ready"
+        if old_text is not None and old_text is not text:
+            old_text.close()
+        if old_vectors is not None and old_vectors is not vectors:
+            old_vectors.close()
+        return True
+
+    def _follow_text(self) -> DocumentIndex | None:
+        text = self._text
+        if text is None:
+            return self._open_text_reader()
+        try:
+            text.reload_if_changed()
+            return text
+        except QuiverError as error:  # rebuilt under us, say: open it afresh
+            log.info("Re-opening the text index of %s: %s", self.root, error)
+            return self._open_text_reader() or text
+
+    def _follow_vectors(self, catalog: Catalog) -> IVFIndex | None:
+        vectors = self._vectors
+        if vectors is not None and vectors.model_id == catalog.model_id:
+            try:
+                vectors.refresh()
+                return vectors
+            except QuiverError as error:
+                log.info("Re-opening the vector index of %s: %s", self.root, error)
+        return self._open_existing_vectors(writable=False, catalog=catalog) or vectors
+
+    def try_become_writer(self) -> bool:
+        """A reader takes the writer lock if its writer has gone; True if this engine writes.
+
+        The caller should then run ``index_tree`` to take in what changed on disk
+        while nobody was writing. Costs a failed ``flock`` when the writer is alive;
+        on success, re-opens every part for writing (milliseconds, plus a rebuild
+        if what the writer left is damaged).
+        """
+        if self._lock.held:
+            return True
+        if self._closed or not self._lock.try_acquire():
+            return False
+        with self._update_lock, self._state_lock:
+            old_text, old_vectors = self._text, self._vectors
+            self._text = self._vectors = None
+            if old_text is not None:
+                old_text.close()
+            if old_vectors is not None:
+                old_vectors.close()
+            try:
+                self._open_writable()
+            except (IndexLockedError, WriterLockedError) as error:
+                # The old writer's process is still closing its files: try again later.
+                log.info("The writer of %s is still exiting: %s", self.root, error)
+                self._lock.release()
+                self._open_readable()
+                return False
+            except BaseException:
+                self._lock.release()
+                self._open_readable()
+                raise
+            self._state = "ready"
+        log.info("This process now writes the index of %s.", self.root)
+        return True
+
+    def _require_writer(self, action: str) -> None:
+        if not self._lock.held:
+            pid = self._lock.holder_pid()
+            who = f"process {pid}" if pid else "another Quiver process"
+            raise IndexReadOnlyError(
+                f"Cannot {action}: {who} updates the index of {self.root} "
+                f"({self.cache_dir}); this one only reads it.",
+                "That process keeps the index current and searches here follow it; to "
+                "write from here, close it (the other editor or `quiver serve`) first.",
+            )
 
     def _reset_cache(self) -> None:
         """Remove the catalog, text and vector indexes (not the embedding cache)."""
@@ -258,11 +441,12 @@ class VectorSearchEngine:
 
     @property
     def embedder(self) -> Embedder:
-        """The model, loaded on first use; checks the index was built by the same model."""
-        if self._embedder is None:
+        """The model, loaded on first use; a writer checks the index was built by it."""
+        if self._embedder is None or (self._lock.held and not self._model_checked):
             with self._update_lock:
                 if self._embedder is None:
                     self._embedder = self._embedder_factory()
+                if self._lock.held and not self._model_checked:
                     self._open_vectors(self._embedder)
         return self._embedder
 
@@ -300,14 +484,20 @@ class VectorSearchEngine:
     def _vectors_dir(self) -> Path:
         return self.cache_dir / "vectors"
 
-    def _open_existing_vectors(self) -> IVFIndex | None:
+    def _open_existing_vectors(
+        self, *, writable: bool, catalog: Catalog | None = None
+    ) -> IVFIndex | None:
         """Map the published vector index, if any, without loading the model."""
-        if not self._catalog.model_id or not self._vectors_dir.exists():
+        catalog = catalog if catalog is not None else self._catalog
+        if not catalog.model_id or not self._vectors_dir.exists():
             return None
         try:
-            return IVFIndex.open(self._vectors_dir, writable=True)
+            return IVFIndex.open(self._vectors_dir, writable=writable)
         except QuiverError as error:
-            log.warning("The vector index will be rebuilt: %s", error)
+            if writable:
+                log.warning("The vector index will be rebuilt: %s", error)
+            else:
+                log.info("The vector index of %s is not readable yet: %s", self.root, error)
             return None
 
     def _open_vectors(self, embedder: Embedder) -> None:
@@ -337,10 +527,12 @@ class VectorSearchEngine:
         with self._state_lock:
             self._catalog.model_id = model_key
             self._reconcile()
+        self._model_checked = True
 
     def _discard_all(self) -> None:
         """Forget every indexed file so the next index_tree re-embeds the workspace."""
         self._discarded = True
+        text = self._writable_text()
         with self._state_lock:
             if self._vectors is not None:
                 self._vectors.close()
@@ -349,22 +541,27 @@ class VectorSearchEngine:
             paths = list(self._catalog.files)
             for path in paths:
                 self._catalog.remove_file(path)
-            self._text.delete_paths(paths)
-            self._text.commit()
+            text.delete_paths(paths)
+            text.commit()
             self._names = NameIndex[int]()
+
+    def _writable_text(self) -> DocumentIndex:
+        assert self._text is not None and self._lock.held, "only a writer changes the index"
+        return self._text
 
     def _reconcile(self) -> None:
         """Drop orphans of an unfinished batch; mark files with missing vectors dirty."""
         if self._vectors is None:
             return
+        text = self._writable_text()
         live = self._vectors.ids()
         orphans = live[live >= self._catalog.next_id]
         if len(orphans):
             log.info("Dropping %d vectors of an unfinished update.", len(orphans))
             self._vectors.remove_ids(orphans)
-            self._text.delete_symbols([SymbolId(int(i)) for i in orphans])
+            text.delete_symbols([SymbolId(int(i)) for i in orphans])
             self._vectors.commit()
-            self._text.commit()
+            text.commit()
         live_set = set(live.tolist())
         for path, record in list(self._catalog.files.items()):
             if any(int(i) not in live_set for i in record.symbol_ids):
@@ -375,15 +572,21 @@ class VectorSearchEngine:
 
     def close(self) -> None:
         """Flush what is not yet durable, then release files and locks."""
+        if self._closed:
+            return
         self.flush()
         with self._update_lock, self._state_lock:
+            self._closed = True
             if self._vectors is not None:
                 self._vectors.close()
                 self._vectors = None
             if self._embedding_cache is not None:
                 self._embedding_cache.close()
                 self._embedding_cache = None
-            self._text.close()
+            if self._text is not None:
+                self._text.close()
+            # Last: a reader waiting to take over finds every part's lock free.
+            self._lock.release()
 
     def __enter__(self) -> VectorSearchEngine:
         return self
@@ -427,8 +630,9 @@ class VectorSearchEngine:
         nothing changed never loads it (about 1 s of CPU).
         """
         started = time.perf_counter()
+        self._require_writer("index the workspace")
         with self._update_lock:
-            if lazy_model and self._embedder is None and self._vectors is not None:
+            if lazy_model and not self._model_checked and self._vectors is not None:
                 with self._state_lock:
                     self._reconcile()
             else:
@@ -553,6 +757,7 @@ class VectorSearchEngine:
         language = language_for_path(relative)
         if language is None:
             return UpdateReport(relative, 0, 0, 0, skipped_reason="unsupported language")
+        self._require_writer(f"update {relative}")
         with self._update_lock:
             try:
                 if text is None:
@@ -589,6 +794,7 @@ class VectorSearchEngine:
     def remove_file(self, path: Path | str, *, durable: bool = True) -> UpdateReport:
         """Forget a deleted (or now ignored) file; ``durable`` as for ``update_file``."""
         relative = self.relative_path(path)
+        self._require_writer(f"remove {relative}")
         with self._update_lock:
             before = len(self._catalog.files.get(relative, FileRecord("", "", 0, 0, "")).symbol_ids)
             if relative in self._catalog.files:
@@ -612,7 +818,7 @@ class VectorSearchEngine:
         on the reference machine). Searches never wait.
         """
         with self._update_lock:
-            if not self._unflushed:
+            if not self._unflushed or not self._lock.held:
                 return False
             snapshot = self._commit_indexes()
         self._write_catalog(snapshot)
@@ -630,7 +836,7 @@ class VectorSearchEngine:
         """
         if self._vectors is not None:
             self._vectors.commit()
-        self._text.commit()
+        self._writable_text().commit()
         self._unflushed = False
         self._catalog_serial += 1
         return self._catalog_serial, self._catalog.copy_tables()
@@ -686,13 +892,14 @@ class VectorSearchEngine:
             )
             misses = counter.misses
         # 3. Apply under the state lock, commit vectors → text → catalog.
+        text = self._writable_text()
         with self._state_lock:
             assert self._vectors is not None or not to_embed
             removed_ids: list[SymbolId] = []
             for path in removed_paths:
                 removed_ids.extend(self._catalog.remove_file(path))
             if removed_paths:
-                self._text.delete_paths(removed_paths)
+                text.delete_paths(removed_paths)
             add_ids: list[int] = []
             documents: list[TextDocument] = []
             for change, planned_ids, new_symbols, dropped in plans:
@@ -723,17 +930,17 @@ class VectorSearchEngine:
                 )
                 for symbol_id, symbol in zip(final_ids, change.symbols, strict=True):
                     documents.append(TextDocument(symbol_id, ClusterId(-1), symbol))
-            self._text.delete_paths([c.source.rel_path for c in changes])
+            text.delete_paths([c.source.rel_path for c in changes])
             if self._vectors is not None:
                 if removed_ids:
                     self._vectors.remove_ids(np.asarray(removed_ids, dtype=np.int64))
                 if add_ids:
                     self._vectors.add_with_ids(vectors, np.asarray(add_ids, dtype=np.int64))
                 documents = self._with_clusters(documents)
-            self._text.add(documents)
+            text.add(documents)
             if not durable:
                 # Searchable in this process now (a few ms); ``flush`` makes it durable.
-                self._text.refresh()
+                text.refresh()
             self._names.remove(int(i) for i in removed_ids)
             self._names.add(
                 [int(d.symbol_id) for d in documents], [d.symbol.name for d in documents]
@@ -773,10 +980,11 @@ class VectorSearchEngine:
             vectors.commit()
             live = vectors.ids()
             clusters = vectors.cluster_of(live)
-            self._text.reassign_clusters(
+            text = self._writable_text()
+            text.reassign_clusters(
                 {SymbolId(int(i)): ClusterId(int(c)) for i, c in zip(live, clusters, strict=True)}
             )
-            self._text.commit()
+            text.commit()
 
     # -- search ----------------------------------------------------------
 
@@ -805,12 +1013,17 @@ class VectorSearchEngine:
             semantic_hits = self._semantic_hits(query_vector, fetch, query)
         if query.mode in ("text", "hybrid"):
             with self._state_lock:
-                hits = self._text.search(
-                    text,
-                    limit=fetch,
-                    kinds=list(query.kinds) or None,
-                    languages=list(query.languages) or None,
-                    paths=list(query.paths) or None,
+                text_index = self._text
+                hits = (
+                    text_index.search(
+                        text,
+                        limit=fetch,
+                        kinds=list(query.kinds) or None,
+                        languages=list(query.languages) or None,
+                        paths=list(query.paths) or None,
+                    )
+                    if text_index is not None
+                    else []
                 )
             text_hits = [(int(h.symbol_id), float(h.score)) for h in hits]
         if query.mode == "semantic":
@@ -1026,6 +1239,8 @@ class VectorSearchEngine:
                 disk_bytes=_disk_usage(self.cache_dir),
                 last_update=self._last_update,
                 message=(f"{len(self._catalog.files):,} files, {len(self._catalog):,} symbols"),
+                role=self.role,
+                writer_pid=self.writer_pid,
             )
 
 
@@ -1041,6 +1256,13 @@ class _MissCounter:
         if self._first:
             self.misses = total - done
             self._first = False
+
+
+def _name_index(catalog: Catalog) -> NameIndex[int]:
+    """The fuzzy name index of every symbol in ``catalog`` (~0.1 s per 100,000 names)."""
+    names: NameIndex[int] = NameIndex()
+    names.add(*catalog.names())
+    return names
 
 
 def model_key(model_id: str, weights_sha256: str) -> str:

@@ -48,9 +48,32 @@ class WriterLock:
             os.close(fd)
             return False
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         self._fd = fd
         return True
+
+    def holder_pid(self) -> int | None:
+        """The pid the holder wrote into the lock file, if that process is alive; else None.
+
+        Diagnostics only (a pid can be reused): it never touches the lock itself, so
+        asking cannot make a process that is taking the lock at that moment fail.
+        """
+        if self._fd is not None:
+            return os.getpid()
+        try:
+            text = self.path.read_text(encoding="ascii", errors="replace").strip()
+        except OSError:
+            return None
+        if not text.isdigit():
+            return None
+        pid = int(text)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None  # the writer died; its pid stays in the file until the next one
+        except PermissionError:
+            return pid  # alive, another user's
+        return pid
 
     def acquire(self) -> None:
         """Take the lock or raise ``WriterLockedError`` if another process holds it."""
@@ -66,6 +89,7 @@ class WriterLock:
             return
         fd, self._fd = self._fd, None
         with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)  # no pid: nobody holds it now
             fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
 
