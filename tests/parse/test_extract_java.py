@@ -80,3 +80,61 @@ def test_java_annotations_are_in_the_range_and_javadoc_is_the_doc(extract) -> No
 
 def test_java_without_package_has_no_module_part(outline) -> None:
     assert outline("class A { void f() {} }", "A.java") == [("class", "A"), ("method", "A.f")]
+
+
+LAMBDAS = """
+package com.example.text;
+
+public final class Strings {
+    /** Orders by length; a method reference, not a lambda, so a constant. */
+    public static final Comparator<String> BY_LENGTH = Comparator.comparingInt(String::length);
+
+    /** Strips surrounding white space. */
+    public static final Function<String, String> TRIM = s -> s.strip();
+    private final Runnable onClose = () -> { System.out.println("closed"); };
+
+    @Override
+    public String toString() { return "Strings"; }
+
+    static <T extends CharSequence> List<T> nonBlank(List<T> items) {
+        Predicate<T> notBlank = item -> !item.toString().isBlank();
+        return items.stream().filter(notBlank).toList();
+    }
+}
+"""
+
+
+def test_a_java_lambda_assigned_to_a_name_is_a_function(extract) -> None:
+    symbols = extract(LAMBDAS, "Strings.java")
+    p = "com.example.text.Strings"
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("class", p),
+        ("constant", f"{p}.BY_LENGTH"),
+        ("method", f"{p}.TRIM"),  # a field holding a lambda
+        ("method", f"{p}.onClose"),
+        ("method", f"{p}.toString"),
+        ("method", f"{p}.nonBlank"),
+        ("function", f"{p}.nonBlank.notBlank"),  # a local
+    ]
+    trim = by_name(symbols, f"{p}.TRIM")
+    assert span(trim) == (7, 4, 7, 71)
+    assert name_span(trim) == (7, 49, 7, 53)
+    assert trim.signature == "public static final Function<String, String> TRIM = s ->"
+    assert trim.doc == "Strips surrounding white space."
+    assert by_name(symbols, f"{p}.onClose").signature == "private final Runnable onClose = () ->"
+
+
+def test_java_method_annotations_are_in_the_range_and_generics_in_the_signature(extract) -> None:
+    symbols = extract(LAMBDAS, "Strings.java")
+    to_string = by_name(symbols, "com.example.text.Strings.toString")
+    assert span(to_string) == (10, 4, 11, 50)  # from @Override
+    assert name_span(to_string) == (11, 18, 11, 26)
+    assert by_name(symbols, "com.example.text.Strings.nonBlank").signature == (
+        "static <T extends CharSequence> List<T> nonBlank(List<T> items)"
+    )
+
+
+def test_java_overloads_are_separate_symbols_with_their_own_signatures(extract) -> None:
+    puts = [s for s in extract(SOURCE, "Box.java") if s.name == "put"]
+    assert [s.signature for s in puts] == ["void put(int x)", "void put(String s)"]
+    assert len({s.content_hash for s in puts}) == 2

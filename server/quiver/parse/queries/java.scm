@@ -42,6 +42,18 @@
   name: (identifier) @name
   body: (block) @body) @definition.constructor
 
+; A lambda bound to a name is a function of that name: a field holding one
+; is a method (even `static final`), a local variable holding one a function.
+(field_declaration
+  declarator: (variable_declarator
+    name: (identifier) @name
+    value: (lambda_expression body: (_) @body))) @definition.function
+
+(local_variable_declaration
+  declarator: (variable_declarator
+    name: (identifier) @name
+    value: (lambda_expression body: (_) @body))) @definition.function
+
 ; `static final` fields are constants, other fields are fields.
 (field_declaration
   (modifiers "static" "final")
