@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from parse_helpers import by_name, span
+from parse_helpers import by_name, name_span, span
 
 SOURCE = """
 // Package shapes draws shapes.
@@ -99,3 +99,46 @@ def test_go_grouped_var_declarations_are_variables(outline, extract) -> None:
     closed = by_name(extract(GROUPED, "store/errors.go"), "store.ErrClosed")
     assert span(closed) == (4, 1, 4, 40)  # the spec, not the whole group
     assert closed.doc == "ErrClosed is returned after Close."
+
+
+FUNC_LITERALS = """
+package handlers
+
+// Healthz answers load balancer probes.
+var Healthz = func(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusOK)
+}
+
+var (
+	notFound = func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }
+	maxBody  = int64(1 << 20)
+)
+
+func Routes(mux *http.ServeMux) {
+	logged := func(next http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { next(w, r) }
+	}
+	var ping = func(w http.ResponseWriter, r *http.Request) {}
+	mux.HandleFunc("/healthz", logged(Healthz))
+	mux.HandleFunc("/ping", ping)
+}
+"""
+
+
+def test_a_go_func_literal_assigned_to_a_name_is_a_function(extract) -> None:
+    symbols = extract(FUNC_LITERALS, "handlers/routes.go")
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("function", "handlers.Healthz"),
+        ("function", "handlers.notFound"),
+        ("variable", "handlers.maxBody"),
+        ("function", "handlers.Routes"),
+        ("function", "handlers.Routes.logged"),  # `:=` inside a function
+        ("function", "handlers.Routes.ping"),
+    ]
+    healthz = by_name(symbols, "handlers.Healthz")
+    assert span(healthz) == (3, 0, 5, 1)  # from `var`
+    assert name_span(healthz) == (3, 4, 3, 11)
+    assert healthz.signature == "var Healthz = func(w http.ResponseWriter, r *http.Request)"
+    assert healthz.doc == "Healthz answers load balancer probes."
+    logged = by_name(symbols, "handlers.Routes.logged")
+    assert logged.signature == "logged := func(next http.HandlerFunc) http.HandlerFunc"

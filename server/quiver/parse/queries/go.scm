@@ -40,6 +40,16 @@
   (method_elem
     name: (field_identifier) @name) @definition.method)
 
+; A function literal bound to a name is a function of that name, at package
+; level or in a function body (`var h = func(...) {...}`, `h := func(...) {...}`).
+(var_spec
+  name: (identifier) @name
+  value: (expression_list . (func_literal body: (block) @body) .)) @definition.function
+
+(short_var_declaration
+  left: (expression_list . (identifier) @name .)
+  right: (expression_list . (func_literal body: (block) @body) .)) @definition.function
+
 (source_file
   (const_declaration
     (const_spec
