@@ -541,6 +541,10 @@ def _doc(candidate: _Candidate, source: bytes, spec: LanguageSpec) -> str:
     node = candidate.first
     expected_end_row = node.start_point[0]
     previous = node.prev_sibling
+    if previous is None and spec.comments_before_body:
+        parent = node.parent
+        if parent is not None and parent.type in spec.comments_before_body:
+            previous = parent.prev_sibling
     while previous is not None and previous.type in spec.comments:
         start_row, (end_row, end_column) = previous.start_point[0], previous.end_point
         if end_column == 0 and end_row > start_row:

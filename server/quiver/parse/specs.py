@@ -56,6 +56,9 @@ class LanguageSpec:
     #: Whether those attributes start the signature too (TypeScript, where class and
     #: property decorators are inside their node and so already in their signatures).
     signature_attributes: bool = False
+    #: Body node types whose first statement's comments the grammar puts before the
+    #: body, not in it (Ruby's ``body_statement``): they still document that statement.
+    comments_before_body: frozenset[str] = frozenset()
     #: Characters stripped from the end of a signature cut before the body.
     signature_trailers: str = " {:"
     #: Python-style docstrings: the first string statement of the body.
@@ -162,6 +165,7 @@ SPECS: dict[str, LanguageSpec] = {
         query_name="ruby",
         signature_trailers=" =",
         comments=_C_COMMENTS,
+        comments_before_body=frozenset({"body_statement"}),
         module_style="none",
         constructor_names=frozenset({"initialize"}),
     ),

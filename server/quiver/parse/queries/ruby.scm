@@ -18,6 +18,30 @@
   name: (_) @name
   body: (_)? @body) @definition.method
 
+; A lambda or proc bound to a name (`sq = ->(x) { x * x }`, `lambda { |x| }`,
+; `proc do |e| end`, `Proc.new { }`) is a function of that name, a method in a
+; class body; it goes before constants so `ROUND = ->(x) { }` is a function.
+(assignment
+  left: [(identifier) (constant)] @name
+  right: (lambda body: (_) @body)) @definition.function
+
+(assignment
+  left: [(identifier) (constant)] @name
+  right: (call
+    !receiver
+    method: (identifier) @_maker
+    block: (_ body: (_)? @body))
+  (#match? @_maker "^(lambda|proc)$")) @definition.function
+
+(assignment
+  left: [(identifier) (constant)] @name
+  right: (call
+    receiver: (constant) @_proc
+    method: (identifier) @_new
+    block: (_ body: (_)? @body))
+  (#eq? @_proc "Proc")
+  (#eq? @_new "new")) @definition.function
+
 (assignment
   left: (constant) @name) @definition.constant
 
