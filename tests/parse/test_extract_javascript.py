@@ -68,3 +68,32 @@ def test_two_declarators_in_one_statement_get_their_own_ranges(extract) -> None:
     assert span(by_name(symbols, "counter.first")) == (23, 6, 23, 21)
     assert span(by_name(symbols, "counter.second")) == (23, 23, 23, 39)
     assert by_name(symbols, "counter.square").signature == "const square = (x) =>"
+
+
+NESTED = """
+export class Parser {
+  static ParseError = class extends SyntaxError {
+    constructor(message, offset) { super(message); this.offset = offset; }
+  };
+
+  parse(text) {
+    class Cursor {
+      constructor(source) { this.source = source; this.pos = 0; }
+      peek() { return this.source[this.pos]; }
+    }
+    return new Cursor(text);
+  }
+}
+"""
+
+
+def test_javascript_nested_classes_are_contained_in_their_outer_scope(outline) -> None:
+    assert outline(NESTED, "src/parser.js") == [
+        ("class", "parser.Parser"),
+        ("class", "parser.Parser.ParseError"),  # a class expression held by a static field
+        ("constructor", "parser.Parser.ParseError.constructor"),
+        ("method", "parser.Parser.parse"),
+        ("class", "parser.Parser.parse.Cursor"),
+        ("constructor", "parser.Parser.parse.Cursor.constructor"),
+        ("method", "parser.Parser.parse.Cursor.peek"),
+    ]

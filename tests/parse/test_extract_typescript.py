@@ -138,3 +138,46 @@ def test_a_typescript_method_decorator_is_in_the_method_range(extract) -> None:
     )
     refresh = by_name(symbols, "search.SearchComponent.refresh")
     assert span(refresh)[:2] == (11, 2)  # both stacked decorators
+
+
+NESTED = """
+export class Tree<T> {
+  static Node = class<T> {
+    constructor(public value: T, public children: T[] = []) {}
+  };
+  root?: InstanceType<typeof Tree.Node>;
+}
+
+export namespace Tree {
+  export class Walker { next(): void {} }
+}
+
+function scopedError(prefix: string) {
+  class ScopedError extends Error {
+    constructor(message: string) { super(`${prefix}: ${message}`); }
+  }
+  return ScopedError;
+}
+"""
+
+
+def test_typescript_nested_classes_are_contained_in_their_outer_scope(outline) -> None:
+    assert outline(NESTED, "src/tree.ts") == [
+        ("class", "tree.Tree"),
+        ("class", "tree.Tree.Node"),  # a class expression held by a static field
+        ("constructor", "tree.Tree.Node.constructor"),
+        ("field", "tree.Tree.root"),
+        ("namespace", "tree.Tree"),
+        ("class", "tree.Tree.Walker"),
+        ("method", "tree.Tree.Walker.next"),
+        ("function", "tree.scopedError"),
+        ("class", "tree.scopedError.ScopedError"),
+        ("constructor", "tree.scopedError.ScopedError.constructor"),
+    ]
+
+
+def test_a_class_held_by_a_field_spans_the_field(extract) -> None:
+    node = next(s for s in extract(NESTED, "tree.ts") if s.qualified_name == "tree.Tree.Node")
+    assert span(node) == (1, 2, 3, 3)
+    assert name_span(node) == (1, 9, 1, 13)
+    assert node.signature == "static Node = class<T>"

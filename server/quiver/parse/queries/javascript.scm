@@ -18,13 +18,19 @@
   name: (_) @name
   body: (statement_block) @body) @definition.method
 
-; Class fields holding a function are methods; other fields are fields.
+; Class fields holding a function are methods, those holding a class
+; expression (`static Node = class { ... }`) nested classes;
+; other fields are fields.
 (field_definition
   property: (_) @name
   value: [
     (arrow_function body: (_) @body)
     (function_expression body: (_) @body)
   ]) @definition.method
+
+(field_definition
+  property: (_) @name
+  value: (class body: (class_body) @body)) @definition.class
 
 (field_definition
   property: (_) @name) @definition.field

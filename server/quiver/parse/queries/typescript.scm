@@ -76,13 +76,19 @@
 (abstract_method_signature
   name: (_) @name) @definition.method
 
-; Class fields holding a function are methods; other fields are fields.
+; Class fields holding a function are methods, those holding a class
+; expression (`static Node = class { ... }`) nested classes;
+; other fields are fields.
 (public_field_definition
   name: (_) @name
   value: [
     (arrow_function body: (_) @body)
     (function_expression body: (_) @body)
   ]) @definition.method
+
+(public_field_definition
+  name: (_) @name
+  value: (class body: (class_body) @body)) @definition.class
 
 (public_field_definition
   name: (_) @name) @definition.field
