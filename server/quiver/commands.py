@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from quiver.errors import QuiverError
 from quiver.lsp.options import SearchMode
@@ -53,6 +53,22 @@ def add_engine_commands(subparsers: Any) -> None:
     _add_common(status)
     status.set_defaults(handler=run_status)
 
+    cache = subparsers.add_parser("cache", help="manage the on-disk indexes")
+    cache_commands = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    clean = cache_commands.add_parser(
+        "clean",
+        help="remove the index of a workspace (or of every workspace with --all)",
+        description=(
+            "Remove cached indexes. An index that a running server is writing is left "
+            "alone (close that editor first)."
+        ),
+    )
+    target = clean.add_mutually_exclusive_group(required=True)
+    target.add_argument("path", type=Path, nargs="?", help="workspace root")
+    target.add_argument("--all", action="store_true", help="every workspace's index")
+    clean.add_argument("--cache-dir", type=Path, default=None, help="cache root directory")
+    clean.set_defaults(handler=run_cache_clean)
+
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -60,7 +76,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-file-size", type=int, default=1 << 20)
 
 
-def _open_engine(args: argparse.Namespace) -> VectorSearchEngine:
+def _open_engine(
+    args: argparse.Namespace, *, role: Literal["auto", "writer", "reader"] = "auto"
+) -> VectorSearchEngine:
+    """The workspace's engine. ``auto``: a reader when a server already writes the cache
+    (searches then follow it); ``writer`` fails with a Suggestion in that case."""
     from quiver.embed.model import load_default_embedder
     from quiver.engine import EngineOptions, VectorSearchEngine
 
@@ -68,7 +88,9 @@ def _open_engine(args: argparse.Namespace) -> VectorSearchEngine:
     if not root.is_dir():
         raise QuiverError(f"{root} is not a directory.", "Pass the root folder of a workspace.")
     options = EngineOptions(cache_root=args.cache_dir, max_file_size=args.max_file_size)
-    return VectorSearchEngine(root, embedder_factory=load_default_embedder, options=options)
+    return VectorSearchEngine(
+        root, embedder_factory=load_default_embedder, options=options, role=role
+    )
 
 
 class _ProgressLine:
@@ -96,11 +118,9 @@ class _ProgressLine:
 
 
 def run_index(args: argparse.Namespace) -> int:
-    if args.rebuild:
-        from quiver.workspace import cache_dir_for
-
-        shutil.rmtree(cache_dir_for(args.path.resolve(), args.cache_dir), ignore_errors=True)
-    with _open_engine(args) as engine:
+    with _open_engine(args, role="writer") as engine:
+        if args.rebuild:
+            engine.rebuild_cache()
         progress = _ProgressLine()
         report = engine.index_tree(progress=progress)
         progress.finish()
@@ -127,7 +147,7 @@ def run_search(args: argparse.Namespace) -> int:
     from quiver.engine import SearchQuery
 
     with _open_engine(args) as engine:
-        if args.refresh or engine.status().files == 0:
+        if engine.role == "writer" and (args.refresh or engine.status().files == 0):
             progress = _ProgressLine()
             engine.index_tree(progress=progress)
             progress.finish()
@@ -190,12 +210,13 @@ def _print_results(response: SearchResponse, root: Path) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    with _open_engine(args) as engine:
+    with _open_engine(args, role="reader") as engine:  # never takes a server's place
         status = engine.status()
     payload = {
         "state": status.state,
         "root": str(status.root),
         "cacheDir": str(status.cache_dir),
+        "writerPid": status.writer_pid,
         "files": status.files,
         "symbols": status.symbols,
         "vectors": status.vectors,
@@ -210,3 +231,48 @@ def run_status(args: argparse.Namespace) -> int:
         for key, value in payload.items():
             print(f"{key:>10}: {value}")
     return 0
+
+
+def run_cache_clean(args: argparse.Namespace) -> int:
+    from quiver.store.lock import WriterLock
+    from quiver.workspace import cache_dir_for, default_cache_root, is_workspace_cache
+
+    root = args.cache_dir if args.cache_dir is not None else default_cache_root()
+    if args.all:
+        targets = (
+            sorted(p for p in root.iterdir() if is_workspace_cache(p)) if root.is_dir() else []
+        )
+    else:
+        targets = [cache_dir_for(args.path.resolve(), args.cache_dir)]
+    busy: list[tuple[Path, int | None]] = []
+    freed = removed = 0
+    for directory in targets:
+        if not directory.is_dir():
+            continue
+        lock = WriterLock(directory)
+        if not lock.try_acquire():  # a server writes it: deleting would pull it from under it
+            busy.append((directory, lock.holder_pid()))
+            continue
+        try:
+            size = _tree_size(directory)
+            shutil.rmtree(directory)
+        finally:
+            lock.release()
+        freed += size
+        removed += 1
+        print(f"Removed {directory} ({size / 1e6:,.1f} MB)")
+    for directory, pid in busy:
+        print(
+            f"quiver: {directory} is in use by Quiver process {pid or '?'}; left in place.\n"
+            "Suggestion: close the editor (or `quiver serve`) using it, then run this again.",
+            file=sys.stderr,
+        )
+    if not removed and not busy:
+        print("Nothing to remove." if args.all else f"No index for {args.path}.")
+    elif removed > 1:
+        print(f"Freed {freed / 1e6:,.1f} MB in {removed} indexes.")
+    return 1 if busy else 0
+
+
+def _tree_size(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())

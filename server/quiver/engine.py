@@ -430,6 +430,30 @@ class VectorSearchEngine:
                 "write from here, close it (the other editor or `quiver serve`) first.",
             )
 
+    def rebuild_cache(self) -> None:
+        """Writer: discard everything cached (indexes and embeddings) while keeping the lock.
+
+        The next ``index_tree`` re-parses and re-embeds the whole workspace. Readers in
+        other processes keep their mapped generation until the new catalog is published.
+        Raises ``IndexReadOnlyError`` on a reader.
+        """
+        self._require_writer("rebuild the index")
+        with self._update_lock, self._state_lock:
+            if self._vectors is not None:
+                self._vectors.close()
+                self._vectors = None
+            if self._embedding_cache is not None:
+                self._embedding_cache.close()
+                self._embedding_cache = None
+            if self._text is not None:
+                self._text.close()
+                self._text = None
+            self._reset_cache()
+            shutil.rmtree(self.cache_dir / "embeddings", ignore_errors=True)
+            self._model_checked = False
+            self._unflushed = False
+            self._open_writable()
+
     def _reset_cache(self) -> None:
         """Remove the catalog, text and vector indexes (not the embedding cache)."""
         for name in ("catalog", "text", "vectors"):

@@ -36,3 +36,16 @@ def workspace_key(root: Path) -> str:
 def cache_dir_for(root: Path, cache_root: Path | None = None) -> Path:
     """The index directory of ``root`` under ``cache_root`` (default: ``default_cache_root()``)."""
     return (cache_root if cache_root is not None else default_cache_root()) / workspace_key(root)
+
+
+def is_workspace_cache(directory: Path) -> bool:
+    """Whether ``directory`` (under a cache root) looks like one workspace's index, so that
+    cleaning a cache root never deletes something else a user keeps there."""
+    if not directory.is_dir() or directory.is_symlink():
+        return False
+    name = directory.name
+    if not re.fullmatch(r"[A-Za-z0-9._-]+-[0-9a-f]{16}", name):
+        return False
+    return any(
+        (directory / part).exists() for part in ("catalog", "text", "vectors", "writer.lock")
+    )

@@ -14,6 +14,12 @@ Queries run on the caller's thread (the server calls them through
 the engines answer from their last applied state while an update runs.
 Events (file changes, progress, status) may come from any thread.
 
+Sharing. Another server (another editor) may already write a folder's
+cache; this session's engine for it is then a reader: it indexes nothing,
+ignores file events (the writer sees them), follows the writer's new
+generations every ``FOLLOW_INTERVAL_S`` and takes over the writing, with a
+catch-up re-check of the folder, as soon as the writer has gone.
+
 No LSP import: the server reports to the client through ``SessionListener``.
 """
 
@@ -21,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import threading
 import time
 from collections import deque
@@ -78,6 +83,8 @@ FLUSH_IDLE_S = 2.0
 FLUSH_MAX_DELAY_S = 30.0
 #: How long a query waits for a folder's index to open before answering without it.
 OPEN_WAIT_S = 10.0
+#: How often a reader checks for the writer's new generations, and whether it has gone.
+FOLLOW_INTERVAL_S = 0.5
 
 
 class SessionListener(Protocol):
@@ -179,6 +186,7 @@ class WorkspaceSession:
         self._changes = ChangeQueue()
         self._buffers: dict[Path, str] = {}  # open documents with unsaved edits
         self._flush_at: float | None = None
+        self._follow_at: float | None = None
         self._unflushed_since: float | None = None
         self._closing = False
         self._cancel = threading.Event()
@@ -456,6 +464,7 @@ class WorkspaceSession:
             started = self._started
         files = indexed = symbols = generation = disk = dim = 0
         model_id = ""
+        readers: list[tuple[Path, int | None]] = []
         last: datetime | None = None
         errors = [f"{f.root.name}: {f.error}" for f in folders if f.error]
         for folder in folders:
@@ -466,6 +475,8 @@ class WorkspaceSession:
                 status = engine.status()
             except Exception:  # closed under our feet by a rebuild: skip this round
                 continue
+            if status.role == "reader":
+                readers.append((folder.root, status.writer_pid))
             # While a folder is walked, its files are what the walk found so far.
             files += max(status.files, folder.files_total) if folder.indexing else status.files
             indexed += folder.files_done if folder.indexing else status.files
@@ -485,10 +496,14 @@ class WorkspaceSession:
             state, message = "starting", "Starting"
         else:
             state, message = "ready", f"Indexed {files:,} files, {symbols:,} symbols"
+        if readers and state != "error":
+            writers = sorted({pid for _, pid in readers if pid is not None})
+            by = f"process {', '.join(map(str, writers))}" if writers else "another process"
+            message += f" (kept current by {by})"
         return SessionStatus(
             state=state,
             message=message,
-            role="writer",
+            role="reader" if readers else "writer",
             folders=tuple(f.root for f in folders),
             files=files,
             files_indexed=indexed,
@@ -622,6 +637,12 @@ class WorkspaceSession:
                         self._flush_at = self._unflushed_since = None
                         return _Job("flush", self._flush)
                     waits.append(flush_in)
+                if self._follow_at is not None:
+                    follow_in = self._follow_at - time.monotonic()
+                    if follow_in <= 0:
+                        self._follow_at = None
+                        return _Job("follow", self._follow)
+                    waits.append(follow_in)
                 self._lock.wait(min(waits) if waits else None)
 
     def _embedder_once(self) -> Embedder:
@@ -652,11 +673,14 @@ class WorkspaceSession:
                 folder.error = None
                 status = folder.engine.status()
                 log.info(
-                    "Opened the index of %s (%s files, %s symbols) in %.2f s",
+                    "Opened the index of %s (%s files, %s symbols) in %.2f s%s",
                     root,
                     f"{status.files:,}",
                     f"{status.symbols:,}",
                     time.perf_counter() - started,
+                    ""
+                    if status.role == "writer"
+                    else f"; process {status.writer_pid or '?'} writes it, this one follows",
                 )
             except QuiverError as error:
                 folder.error = error.message
@@ -668,8 +692,9 @@ class WorkspaceSession:
                 self._listener.show_message("error", f"Quiver cannot index {root}: {error}")
             finally:
                 folder.opened.set()
-            if folder.engine is not None and self._options.watch:
+            if folder.engine is not None and folder.engine.role == "writer" and self._options.watch:
                 self._watcher.watch(root)
+        self._schedule_follow()
         self._listener.status_changed(state_changed=True)
         # Load the matching kernels now, before the first Ctrl+T needs them (~0.2 s).
         fuzzy.warm_up()
@@ -679,8 +704,17 @@ class WorkspaceSession:
             return self._folders.get(root)
 
     def _index_folders(self, roots: Sequence[Path], title: str = "Indexing") -> None:
-        """index_tree each folder in turn, with progress; dirty buffers re-applied after."""
-        folders = [f for root in roots if (f := self._folder(root)) and f.engine is not None]
+        """index_tree each folder in turn, with progress; dirty buffers re-applied after.
+        Folders this session only reads are left to their writer."""
+        folders = []
+        for root in roots:
+            folder = self._folder(root)
+            if folder is None or folder.engine is None:
+                continue
+            if folder.engine.role == "reader":
+                folder.indexed_once = True
+                continue
+            folders.append(folder)
         if not folders:
             for root in roots:
                 if (folder := self._folder(root)) is not None:
@@ -765,17 +799,19 @@ class WorkspaceSession:
         self._index_folders(roots)
 
     def _rebuild_folders(self, roots: Sequence[Path]) -> None:
+        rebuilt = []
         for root in roots:
             folder = self._folder(root)
-            if folder is None:
+            engine = folder.engine if folder is not None else None
+            if engine is None:
                 continue
-            engine = folder.engine
-            self._close_engine(folder)
-            folder.opened.clear()
-            if engine is not None:
-                shutil.rmtree(engine.cache_dir, ignore_errors=True)
-        self._open_folders(roots)
-        self._index_folders(roots, title="Rebuilding the index")
+            try:
+                engine.rebuild_cache()  # under this process's writer lock
+                rebuilt.append(root)
+            except QuiverError as error:
+                log.warning("Cannot rebuild the index of %s: %s", root, error)
+                self._listener.show_message("warning", f"Quiver: {error}")
+        self._index_folders(rebuilt, title="Rebuilding the index")
 
     def _close_engine(self, folder: _Folder) -> None:
         engine, folder.engine = folder.engine, None
@@ -790,7 +826,13 @@ class WorkspaceSession:
         """Apply one coalesced batch: single-file updates, or one index_tree per folder for
         bursts, new files and directory changes (its walk applies the ignore rules)."""
         with self._lock:
-            folders = [f for f in self._folders.values() if f.engine is not None]
+            # A folder this session only reads is updated by its writer, which sees the
+            # same files; unsaved buffers are re-applied if this session takes over.
+            folders = [
+                f
+                for f in self._folders.values()
+                if f.engine is not None and f.engine.role == "writer"
+            ]
             buffers = dict(self._buffers)
         changed_any = False
         for folder in folders:
@@ -859,6 +901,48 @@ class WorkspaceSession:
                     engine.update_file(path, text, durable=False)
                 except QuiverError as error:
                     log.warning("Could not update %s: %s", path, error)
+
+    def _schedule_follow(self) -> None:
+        """Keep a follow tick queued while any folder is only read by this session."""
+        with self._lock:
+            reading = any(
+                f.engine is not None and f.engine.role == "reader" for f in self._folders.values()
+            )
+            if reading and self._follow_at is None and not self._closing:
+                self._follow_at = time.monotonic() + FOLLOW_INTERVAL_S
+                self._lock.notify_all()
+
+    def _follow(self) -> None:
+        """Readers: take over from a writer that has gone, else follow its new generations."""
+        with self._lock:
+            reading = [
+                f
+                for f in self._folders.values()
+                if f.engine is not None and f.engine.role == "reader"
+            ]
+        promoted: list[Path] = []
+        changed = False
+        for folder in reading:
+            engine = folder.engine
+            if engine is None:
+                continue
+            try:
+                if engine.try_become_writer():
+                    promoted.append(folder.root)
+                elif engine.follow():
+                    changed = True
+            except QuiverError as error:
+                log.warning("Could not follow the index of %s: %s", folder.root, error)
+        for root in promoted:
+            log.info("The writer of %s has gone: this session now keeps it current.", root)
+            if self._options.watch:
+                self._watcher.watch(root)
+        if promoted:
+            # What changed on disk while nobody wrote, then this editor's unsaved buffers.
+            self._index_folders(promoted, title="Updating the index")
+        elif changed:
+            self._listener.status_changed(state_changed=False)
+        self._schedule_follow()
 
     def _flush(self) -> None:
         with self._lock:

@@ -78,9 +78,12 @@ class WriterLock:
     def acquire(self) -> None:
         """Take the lock or raise ``WriterLockedError`` if another process holds it."""
         if not self.try_acquire():
+            pid = self.holder_pid()
+            who = f"Quiver process {pid}" if pid else "Another Quiver process"
             raise WriterLockedError(
-                f"Another Quiver process is updating the index in {self.path.parent}.",
-                "Let that process finish (or close the other editor); this one can still search.",
+                f"{who} is updating the index in {self.path.parent}.",
+                "Let that process finish (or close the other editor); searches still work "
+                "and follow its updates.",
             )
 
     def release(self) -> None:
