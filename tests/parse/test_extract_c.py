@@ -67,3 +67,24 @@ def test_c_pointer_returning_function_and_comments(extract) -> None:
 def test_c_macro_range_ends_on_its_own_line(extract) -> None:
     macro = by_name(extract(SOURCE, "shapes.h"), "MAX_SHAPES")
     assert span(macro) == (2, 0, 2, 21)
+
+
+def test_c_unicode_identifiers_and_their_utf16_columns(extract) -> None:
+    source = """
+    /* Maße eines Rechtecks. */
+    struct größe { double länge; double höhe; };
+    double fläche(const struct größe *g) { return g->länge * g->höhe; }
+    #define MAX_GRÖSSE 1024
+    """
+    symbols = extract(source, "geometrie.c")
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("struct", "größe"),
+        ("field", "größe.länge"),
+        ("field", "größe.höhe"),
+        ("function", "fläche"),
+        ("constant", "MAX_GRÖSSE"),
+    ]
+    assert by_name(symbols, "größe").doc == "Maße eines Rechtecks."
+    # "größe" is 7 UTF-8 bytes but 5 UTF-16 units, so "länge" starts at column 22.
+    assert name_span(by_name(symbols, "größe.länge")) == (1, 22, 1, 27)
+    assert span(by_name(symbols, "fläche")) == (2, 0, 2, 67)

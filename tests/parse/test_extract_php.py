@@ -66,3 +66,33 @@ def test_php_docblock_signature_and_property_name(extract) -> None:
 def test_php_braced_namespace_is_a_symbol(outline) -> None:
     source = "<?php\nnamespace Shop { class Cart {} }\n"
     assert outline(source, "cart.php") == [("namespace", "Shop"), ("class", "Shop.Cart")]
+
+
+def test_php_unicode_identifiers_and_their_utf16_columns(extract) -> None:
+    source = "<?php\nclass Größe { public function fläche(): float { return 0.0; } }\n"
+    symbols = extract(source, "Groesse.php")
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("class", "Größe"),
+        ("method", "Größe.fläche"),
+    ]
+    assert name_span(by_name(symbols, "Größe")) == (1, 6, 1, 11)
+    assert name_span(by_name(symbols, "Größe.fläche")) == (1, 30, 1, 36)
+
+
+def test_a_php_closure_assigned_inside_a_function_is_a_local_function(outline) -> None:
+    source = """<?php
+    final class Router
+    {
+        public function register(array $routes): void
+        {
+            $normalize = fn(string $path): string => rtrim($path, '/');
+            $handler = function (Request $r) use ($routes) { return $routes[$r->path]; };
+        }
+    }
+    """
+    assert outline(source, "Router.php") == [
+        ("class", "Router"),
+        ("method", "Router.register"),
+        ("function", "Router.register.normalize"),
+        ("function", "Router.register.handler"),
+    ]

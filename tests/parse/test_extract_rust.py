@@ -92,3 +92,29 @@ def test_rust_generic_impl_signature_and_doc(extract) -> None:
     new = by_name(extract(SOURCE, "src/shapes.rs"), "shapes.Point.new")
     assert new.signature == "pub fn new(x: T, y: T) -> Self"
     assert new.doc == "Makes a point."
+
+
+def test_a_rust_closure_bound_by_let_is_a_local_function(extract) -> None:
+    source = """
+    pub fn tokenize(input: &str) -> Vec<String> {
+        let is_separator = |c: char| c.is_whitespace() || c == ',';
+        let mut push = |word: &str, out: &mut Vec<String>| {
+            out.push(word.to_lowercase());
+        };
+        let count = input.len();
+        Vec::new()
+    }
+    """
+    symbols = extract(source, "src/lexer.rs")
+    assert [(s.kind.label, s.qualified_name) for s in symbols] == [
+        ("function", "lexer.tokenize"),
+        ("function", "lexer.tokenize.is_separator"),
+        ("function", "lexer.tokenize.push"),
+    ]
+    is_separator = by_name(symbols, "lexer.tokenize.is_separator")
+    assert span(is_separator) == (1, 4, 1, 63)
+    assert name_span(is_separator) == (1, 8, 1, 20)
+    assert is_separator.signature == "let is_separator = |c: char|"
+    assert by_name(symbols, "lexer.tokenize.push").signature == (
+        "let mut push = |word: &str, out: &mut Vec<String>|"
+    )

@@ -45,12 +45,11 @@
   (const_element
     (name) @name)) @definition.constant
 
-; `$handler = function () {}` / `fn () =>` at file level.
-(program
-  (expression_statement
-    (assignment_expression
-      left: (variable_name (name) @name)
-      right: [
-        (anonymous_function body: (_) @body)
-        (arrow_function body: (_) @body)
-      ]) @definition.function))
+; `$handler = function () {}` / `fn () =>`, at file level or in a function body.
+(expression_statement
+  (assignment_expression
+    left: (variable_name (name) @name)
+    right: [
+      (anonymous_function body: (_) @body)
+      (arrow_function body: (_) @body)
+    ]) @definition.function)

@@ -9,6 +9,11 @@
   name: (identifier) @name
   body: (block) @body) @definition.function
 
+; A closure bound by `let` is a function of that name (in the enclosing fn).
+(let_declaration
+  pattern: (identifier) @name
+  value: (closure_expression body: (_) @body)) @definition.function
+
 ; Trait methods without a default body.
 (function_signature_item
   name: (identifier) @name) @definition.method
