@@ -97,3 +97,17 @@ def test_javascript_nested_classes_are_contained_in_their_outer_scope(outline) -
         ("constructor", "parser.Parser.parse.Cursor.constructor"),
         ("method", "parser.Parser.parse.Cursor.peek"),
     ]
+
+
+def test_an_arrow_function_bound_inside_a_function_is_a_local_function(outline) -> None:
+    source = """
+    export function debounce(fn, ms) {
+      let timer;
+      const cancel = () => clearTimeout(timer);
+      return (...args) => { cancel(); timer = setTimeout(() => fn(...args), ms); };
+    }
+    """
+    assert outline(source, "src/debounce.js") == [
+        ("function", "debounce.debounce"),
+        ("function", "debounce.debounce.cancel"),  # the returned, unnamed arrow is not a symbol
+    ]
