@@ -33,12 +33,15 @@ Capture conventions shared by every query file:
 When two patterns capture the same name node, the pattern written first in
 the file wins, so specific patterns go before general ones.
 
-Kinds that LSP lacks are mapped as follows (and documented in the README):
+Kinds that LSP lacks are mapped as follows (and documented in docs/decisions.md):
 type aliases are ``type_parameter`` (as rust-analyzer does), traits and
 protocols are ``interface``, records are ``class``, PHP traits are ``class``.
 A ``function`` whose innermost enclosing symbol is a type (class, struct,
 interface, enum, or a Rust ``impl``) becomes a ``method``; a method named
-like the language's constructor becomes a ``constructor``.
+like the language's constructor becomes a ``constructor``. The queries capture
+a name bound to an anonymous function (``f = lambda``, ``auto f = [](...)``,
+``f := func``) as a ``function``, so it follows the same rule (see
+docs/decisions.md, "Symbol kinds LSP lacks").
 """
 
 from __future__ import annotations
