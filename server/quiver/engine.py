@@ -35,12 +35,13 @@ writer has gone. Readers never modify the cache.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +59,7 @@ from quiver.errors import (
     IndexCorruptError,
     IndexFormatError,
     IndexLockedError,
+    IndexWriteError,
     InvalidQueryError,
     QuiverError,
 )
@@ -419,6 +421,46 @@ class VectorSearchEngine:
         log.info("This process now writes the index of %s.", self.root)
         return True
 
+    @contextlib.contextmanager
+    def _disk_writes(self, action: str) -> Iterator[None]:
+        """Turn a refused write (full disk, quota, read-only) into ``IndexWriteError``.
+
+        After such a failure the in-memory state may be ahead of the disk, and a
+        half-written commit may have left a writer handle in a state it cannot
+        resume from: every part is re-opened from the last published generation
+        (which that failure left intact). Changes since then are lost from the
+        index, not from the sources: their files' recorded mtimes are the old
+        ones, so the next ``index_tree`` redoes them.
+        """
+        try:
+            yield
+        except (OSError, IndexWriteError) as error:
+            reason = error.strerror if isinstance(error, OSError) else error.message
+            log.error("Could not %s in %s: %s", action, self.cache_dir, reason)
+            self._reopen_after_failed_write()
+            raise IndexWriteError(
+                f"Could not {action}: writing to {self.cache_dir} failed ({reason}).",
+                "Free some disk space (or point QUIVER_CACHE_DIR / the cacheDir option at "
+                "a disk with room) and index again; the last complete index stays usable "
+                "meanwhile, and the next run takes in what this one could not write.",
+            ) from error
+
+    def _reopen_after_failed_write(self) -> None:
+        with self._update_lock, self._state_lock:
+            for part in (self._vectors, self._text, self._embedding_cache):
+                if part is not None:
+                    with contextlib.suppress(Exception):
+                        part.close()
+            self._vectors = self._text = None
+            self._embedding_cache = None
+            self._model_checked = False
+            self._unflushed = False
+            try:
+                self._open_writable()
+            except (QuiverError, OSError) as error:
+                log.error("Re-opening the index of %s failed too: %s", self.root, error)
+                self._state = "error"
+
     def _require_writer(self, action: str) -> None:
         if not self._lock.held:
             pid = self._lock.holder_pid()
@@ -663,7 +705,8 @@ class VectorSearchEngine:
                 self.embedder  # noqa: B018 - loads the model, checks the index was built by it
             self._state = "indexing"
             try:
-                report = self._index_tree(progress, cancel, started)
+                with self._disk_writes("index the workspace"):
+                    report = self._index_tree(progress, cancel, started)
             except BaseException:
                 self._state = "error"
                 raise
@@ -811,7 +854,8 @@ class VectorSearchEngine:
             embedder = self.embedder
             before = len(record.symbol_ids) if record is not None else 0
             change = _FileChange(source, symbols, file_hash)
-            embedded = self._apply([change], embedder=embedder, durable=durable)
+            with self._disk_writes(f"update {relative}"):
+                embedded = self._apply([change], embedder=embedder, durable=durable)
             self._last_update = datetime.now(UTC)
             return UpdateReport(relative, len(symbols), before, embedded)
 
@@ -822,7 +866,8 @@ class VectorSearchEngine:
         with self._update_lock:
             before = len(self._catalog.files.get(relative, FileRecord("", "", 0, 0, "")).symbol_ids)
             if relative in self._catalog.files:
-                self._apply([], removed_paths=[relative], durable=durable)
+                with self._disk_writes(f"remove {relative}"):
+                    self._apply([], removed_paths=[relative], durable=durable)
             self._last_update = datetime.now(UTC)
             return UpdateReport(relative, 0, before, 0)
 
@@ -844,8 +889,10 @@ class VectorSearchEngine:
         with self._update_lock:
             if not self._unflushed or not self._lock.held:
                 return False
-            snapshot = self._commit_indexes()
-        self._write_catalog(snapshot)
+            with self._disk_writes("save the index"):
+                snapshot = self._commit_indexes()
+        with self._disk_writes("save the index"):
+            self._write_catalog(snapshot)
         return True
 
     def _commit(self) -> None:

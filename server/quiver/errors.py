@@ -46,3 +46,8 @@ class FileSkippedError(QuiverError):
 
 class IndexLockedError(QuiverError):
     """Another writer (in this process or another) holds the index's writer lock."""
+
+
+class IndexWriteError(QuiverError):
+    """The disk refused a write of the index (full, read-only, quota); the last
+    published generation is intact."""

@@ -6,15 +6,24 @@ then ``done <symbols>`` if it was not killed first.
 
 from __future__ import annotations
 
+import resource
+import signal
 import sys
 from pathlib import Path
 
 from quiver.embed.hashing import HashingEmbedder
 from quiver.engine import EngineOptions, VectorSearchEngine
+from quiver.errors import QuiverError
 
 
 def main() -> None:
     root, cache = Path(sys.argv[1]), Path(sys.argv[2])
+    if len(sys.argv) > 3:
+        # Files may grow to this many bytes, no more: the closest thing to a full disk
+        # that needs no mount. Writes past it fail with EFBIG instead of killing us.
+        limit = int(sys.argv[3])
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     embedder = HashingEmbedder(dim=32)
     engine = VectorSearchEngine(
         root,
@@ -24,8 +33,12 @@ def main() -> None:
         role="writer",
     )
     print("ready", flush=True)
-    report = engine.index_tree()
-    engine.close()
+    try:
+        report = engine.index_tree()
+        engine.close()
+    except QuiverError as error:
+        print(f"error {error}".replace("\n", " | "), flush=True)
+        sys.exit(1)
     print(f"done {report.symbols_total}", flush=True)
 
 

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from lsprotocol import types as lsp
-
 from lsp_helpers import (
     QuiverTestClient,
     copy_polyglot,
@@ -24,6 +22,8 @@ from lsp_helpers import (
     wait_for,
     wait_until_ready,
 )
+from lsprotocol import types as lsp
+
 from quiver.lsp.convert import path_to_uri
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -49,7 +49,7 @@ async def two_servers(
 
 
 async def test_the_second_server_reads_what_the_first_writes(two_servers) -> None:  # type: ignore[no-untyped-def]
-    root, writer, reader = two_servers
+    _, writer, reader = two_servers
     writer_status = await request(writer, "quiver/status", {})
     reader_status = await wait_until_ready(reader)
     assert (writer_status["role"], reader_status["role"]) == ("writer", "reader")

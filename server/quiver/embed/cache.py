@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import struct
 import threading
@@ -33,6 +34,8 @@ import numpy as np
 import numpy.typing as npt
 
 from quiver.embed.protocol import FloatMatrix
+
+log = logging.getLogger(__name__)
 
 _MAGIC = b"QVECACHE"
 _FORMAT_VERSION = 1
@@ -243,9 +246,17 @@ class EmbeddingCache:
                 first = self._repair_tail()
                 os.lseek(self._file, 0, os.SEEK_END)
                 data = batch.tobytes()
-                written = os.write(self._file, data)
-                while written < len(data):
-                    written += os.write(self._file, data[written:])
+                try:
+                    written = os.write(self._file, data)
+                    while written < len(data):
+                        written += os.write(self._file, data[written:])
+                except OSError as error:
+                    # A full disk: the cache only saves re-embedding, so indexing goes on
+                    # without these records (the index's own writes report the problem).
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(self._file, _HEADER_SIZE + first * size)
+                    log.warning("Embedding cache %s not extended: %s", self._path, error)
+                    return
                 self._record_count = first + len(new_keys)
             for offset, key in enumerate(new_keys):
                 self._index[key] = first + offset

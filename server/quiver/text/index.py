@@ -64,7 +64,7 @@ from typing import Final, Self
 
 import tantivy
 
-from quiver.errors import IndexCorruptError, IndexFormatError, IndexLockedError
+from quiver.errors import IndexCorruptError, IndexFormatError, IndexLockedError, IndexWriteError
 from quiver.ids import ClusterId, SymbolId
 from quiver.symbols import Symbol, SymbolKind
 from quiver.text import schema as fields
@@ -224,7 +224,10 @@ class DocumentIndex:
                     built = fields.to_document(
                         document.symbol_id, document.cluster_id, document.symbol
                     )
-                    writer.add_document(built)
+                    try:
+                        writer.add_document(built)
+                    except ValueError as error:  # its indexing thread died: a failed write
+                        raise self._write_error(error) from error
                     chunk.append(built)
                     if len(chunk) >= _BATCH:
                         self._record(Write(documents=tuple(chunk)))
@@ -281,7 +284,7 @@ class DocumentIndex:
         ``meta.json`` (50–150 ms here, fsync-bound; see ``benchmarks/text.py``).
         Tantivy merges small segments in background threads. Releases the
         GIL while it writes. Does nothing when nothing is queued.
-        Raises :class:`IndexCorruptError` when the disk refuses the write
+        Raises :class:`IndexWriteError` when the disk refuses the write
         (full, read-only); the last commit stays intact and the writes stay queued.
         """
         with self._writer_lock:
@@ -495,10 +498,7 @@ class DocumentIndex:
         try:
             writer.commit()
         except ValueError as error:
-            raise IndexCorruptError(
-                f"Could not commit the text index in {self._directory}: {error}.",
-                "Check free disk space and permissions; the last committed state is intact.",
-            ) from error
+            raise self._write_error(error) from error
         self._meta_signature = _meta_signature(self._directory)
         self._reset_after_commit(self._reload_committed())
 
@@ -533,9 +533,11 @@ class DocumentIndex:
             # A term-set query, even for one value: delete_documents_by_term
             # silently matches nothing on an unsigned field (tantivy-py 0.27).
             batch = list(values[start : start + _BATCH])
-            writer.delete_documents_by_query(
-                tantivy.Query.term_set_query(self._schema, field, batch)
-            )
+            query = tantivy.Query.term_set_query(self._schema, field, batch)
+            try:
+                writer.delete_documents_by_query(query)
+            except ValueError as error:  # its indexing thread died: a failed write
+                raise self._write_error(error) from error
 
     def _ranked(
         self,
@@ -612,6 +614,12 @@ class DocumentIndex:
     def _id_set_query(self, ids: Sequence[SymbolId]) -> tantivy.Query:
         return tantivy.Query.term_set_query(
             self._schema, fields.SYMBOL_ID, sorted({int(symbol_id) for symbol_id in ids})
+        )
+
+    def _write_error(self, error: ValueError) -> IndexWriteError:
+        return IndexWriteError(
+            f"Could not write the text index in {self._directory}: {error}.",
+            "Check free disk space and permissions; the last committed state is intact.",
         )
 
     def _require_open(self) -> None:
