@@ -213,6 +213,81 @@ def test_status_without_json_prints_one_field_a_line(indexed: Indexed) -> None:
     assert fields["cacheDir"].startswith(str(indexed.cache))
 
 
+def test_search_on_an_indexed_tree_is_not_partial(indexed: Indexed) -> None:
+    run = quiver("search", indexed.root, "retry", "--cache-dir", indexed.cache, "--json")
+    assert run.code == 0, run.err
+    assert run.json()["partial"] is False
+
+
+# --- a cache another process writes --------------------------------------------------------
+
+
+def test_while_another_process_writes_status_names_it_and_index_refuses(
+    indexed: Indexed,
+) -> None:
+    from quiver.store.lock import WriterLock
+
+    cache_dir = Path(
+        quiver("status", indexed.root, "--cache-dir", indexed.cache, "--json").json()["cacheDir"]
+    )
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from quiver.store.lock import WriterLock\n"
+            "WriterLock(Path(sys.argv[1])).acquire()\n"
+            "print('held', flush=True); time.sleep(60)\n",
+            str(cache_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        status = quiver("status", indexed.root, "--cache-dir", indexed.cache, "--json").json()
+        assert status["writerPid"] == holder.pid
+        assert status["symbols"] == indexed.first_report["symbols_total"]
+        refused = quiver("index", indexed.root, "--cache-dir", indexed.cache)
+        assert refused.code == 1
+        assert f"process {holder.pid}" in refused.err and "Suggestion:" in refused.err
+        # Searching still works: it reads what the other process published.
+        assert indexed.search("parse_status_line")[0]["name"] == "parse_status_line"
+        cleaned = quiver("cache", "clean", indexed.root, "--cache-dir", indexed.cache)
+        assert cleaned.code == 1 and "in use" in cleaned.err and "Suggestion:" in cleaned.err
+        assert cache_dir.is_dir()
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert WriterLock(cache_dir).holder_pid() is None
+
+
+def test_cache_clean_removes_one_workspace_or_all_of_them(tmp_path: Path) -> None:
+    from quiver.workspace import cache_dir_for
+
+    cache_root = tmp_path / "caches"
+    roots = []
+    for name in ("one", "two"):
+        root = tmp_path / name
+        root.mkdir()
+        (root / "m.py").write_text("def f():\n    pass\n")
+        roots.append(root)
+        assert quiver("status", root, "--cache-dir", cache_root).code == 0  # creates the cache
+        (cache_dir_for(root.resolve(), cache_root) / "catalog").mkdir(exist_ok=True)
+    keep = cache_root / "not-a-quiver-cache"
+    keep.mkdir()
+    first = quiver("cache", "clean", roots[0], "--cache-dir", cache_root)
+    assert first.code == 0, first.err
+    assert not cache_dir_for(roots[0].resolve(), cache_root).exists()
+    assert cache_dir_for(roots[1].resolve(), cache_root).exists()
+    everything = quiver("cache", "clean", "--all", "--cache-dir", cache_root)
+    assert everything.code == 0, everything.err
+    assert not cache_dir_for(roots[1].resolve(), cache_root).exists()
+    assert keep.is_dir()  # only directories that are workspace indexes are touched
+    assert "Nothing to remove" in quiver("cache", "clean", "--all", "--cache-dir", cache_root).out
+
+
 # --- errors ------------------------------------------------------------------------------
 
 

@@ -305,6 +305,8 @@ class VectorSearchEngine:
         self._vectors = self._open_existing_vectors(writable=True)
         self._last_update = Catalog.saved_at(self._catalog_dir)
         self._names = _name_index(self._catalog)
+        # A published index answers in full until index_tree finds what changed since.
+        self._state = "ready" if self._catalog.files else "starting"
         if self._embedder is not None:
             self._open_vectors(self._embedder)
 
