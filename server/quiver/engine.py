@@ -513,7 +513,7 @@ class VectorSearchEngine:
         if self._embedder is None or (self._lock.held and not self._model_checked):
             with self._update_lock:
                 if self._embedder is None:
-                    self._embedder = self._embedder_factory()
+                    self._embedder = self._query_model or self._embedder_factory()
                 if self._lock.held and not self._model_checked:
                     self._open_vectors(self._embedder)
         return self._embedder
@@ -522,23 +522,32 @@ class VectorSearchEngine:
         """The model to embed a query with, without queueing behind a writer.
 
         A writer loads the model under the update lock and may keep that lock
-        for minutes (a first index_tree); a search must not wait for it. While
-        a writer holds the lock, the factory is called here directly: a factory
-        that shares one model (the server's does) hands back the model the
-        writer is loading; another loads a second instance, once.
+        for minutes (a first index_tree); a search must not wait for it, nor pay
+        for the writer's checks of the index against the model (the embedding
+        cache's key scan, the reconciliation of ids): the factory is called here
+        directly. A factory that shares one model (the server's does) hands back
+        the model the writer has or is loading; another loads a second instance,
+        once. Whether the vectors on disk come from this model is checked per
+        query (``_vectors_for``).
         """
-        embedder = self._embedder
+        embedder = self._embedder or self._query_model
         if embedder is not None:
             return embedder
-        if self._update_lock.acquire(blocking=False):
-            try:
-                return self.embedder
-            finally:
-                self._update_lock.release()
         with self._query_model_lock:
-            if self._query_model is None:
+            if self._query_model is None and self._embedder is None:
                 self._query_model = self._embedder_factory()
-            return self._query_model
+            chosen = self._embedder or self._query_model
+            assert chosen is not None
+            return chosen
+
+    def _vectors_for(self, embedder: Embedder) -> IVFIndex | None:
+        """The vector index if its vectors come from ``embedder``'s model, else None: a
+        query embedded by another model would rank garbage (the index is re-embedded by
+        the writer's next run)."""
+        vectors = self._vectors
+        if vectors is None or vectors.dim != embedder.dim:
+            return None
+        return vectors if vectors.model_id == self._model_key(embedder) else None
 
     def _model_key(self, embedder: Embedder) -> str:
         return model_key(embedder.model_id, embedder.weights_sha256)
@@ -1081,9 +1090,14 @@ class VectorSearchEngine:
         fetch = limit * (4 if (query.kinds or query.languages or query.paths) else 2)
         semantic_hits: list[tuple[int, float]] = []
         text_hits: list[tuple[int, float]] = []
+        vectors: IVFIndex | None = None
         if query.mode in ("semantic", "hybrid"):
-            query_vector = self._model_for_queries().embed_query(text)
-            semantic_hits = self._semantic_hits(query_vector, fetch, query)
+            model = self._model_for_queries()
+            query_vector = model.embed_query(text)
+            with self._state_lock:
+                vectors = self._vectors_for(model)
+            if vectors is not None:
+                semantic_hits = self._semantic_hits(query_vector, fetch, query, vectors)
         if query.mode in ("text", "hybrid"):
             with self._state_lock:
                 text_index = self._text
@@ -1107,7 +1121,9 @@ class VectorSearchEngine:
             ranked = score_fusion(
                 semantic_hits,
                 text_hits,
-                self._cosines(query_vector, {i for i, _ in text_hits} - dict(semantic_hits).keys()),
+                self._cosines(
+                    vectors, query_vector, {i for i, _ in text_hits} - dict(semantic_hits).keys()
+                ),
                 DEFAULT_WEIGHTS[classify_query(text)],
             )
         found_by = {i: ("semantic",) for i, _ in semantic_hits}
@@ -1121,11 +1137,12 @@ class VectorSearchEngine:
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
         )
 
-    def _cosines(self, query_vector: np.ndarray, ids: set[int]) -> dict[int, float]:
+    def _cosines(
+        self, vectors: IVFIndex | None, query_vector: np.ndarray, ids: set[int]
+    ) -> dict[int, float]:
         """Exact cosine of the query with the stored vectors of ``ids`` (a few dozen at most)."""
         cosines: dict[int, float] = {}
         with self._state_lock:
-            vectors = self._vectors
             if vectors is None:
                 return cosines
             for key in ids:
@@ -1135,11 +1152,10 @@ class VectorSearchEngine:
         return cosines
 
     def _semantic_hits(
-        self, query_vector: np.ndarray, fetch: int, query: SearchQuery
+        self, query_vector: np.ndarray, fetch: int, query: SearchQuery, vectors: IVFIndex | None
     ) -> list[tuple[int, float]]:
         """(symbol id, cosine similarity) of the nearest vectors passing the filters."""
         with self._state_lock:
-            vectors = self._vectors
             if vectors is None or vectors.ntotal == 0:
                 return []
             k = fetch
@@ -1232,7 +1248,7 @@ class VectorSearchEngine:
                 "Wait for indexing to finish (see `quiver/status`) and try again.",
             )
         query = SearchQuery(text=target.name, mode="semantic", limit=limit + 1)
-        hits = self._semantic_hits(vector, limit + 1, query)
+        hits = self._semantic_hits(vector, limit + 1, query, vectors)
         ranked = [(i, score) for i, score in hits if i != int(target.id)][:limit]
         results = self._results(ranked, {i: ("semantic",) for i, _ in ranked})
         return SearchResponse(

@@ -50,7 +50,6 @@ LSP import here: the engine and the CLI use this module directly.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -819,11 +818,11 @@ class NameIndex(Generic[K]):
         if not keys:
             return
         with self._lock:
-            replaced = [key for key in keys if key in self._slot_of]
+            replaced = self._slot_of.keys() & keys if self._slot_of else ()
             if replaced:
                 self._discard(replaced)
             # Within one call a repeated key keeps its last name.
-            last_index = {key: index for index, key in enumerate(keys)}
+            last_index = dict(zip(keys, range(len(keys)), strict=True))
             if len(last_index) != len(keys):
                 chosen = sorted(last_index.values())
                 keys = [keys[index] for index in chosen]
@@ -937,18 +936,16 @@ class NameIndex(Generic[K]):
 
     def _intern_all(self, names: Sequence[str]) -> npt.NDArray[np.int64]:
         """The interned id of each name, new names appended (one dict operation per name)."""
-        known = len(self._id_of_name)
         id_of = self._id_of_name
-        # setdefault inserts len(id_of) for a new name, which is exactly its new id.
-        ids = np.fromiter(
-            (id_of.setdefault(name, len(id_of)) for name in names), dtype=np.int64, count=len(names)
-        )
-        if len(id_of) > known:
-            self._interned.extend(itertools.islice(id_of, known, None))
-        return ids
+        # dict.fromkeys keeps first occurrences in order; everything here runs in C.
+        new = [name for name in dict.fromkeys(names) if name not in id_of]
+        if new:
+            id_of.update(zip(new, range(len(self._interned), len(self._interned) + len(new))))
+            self._interned.extend(new)
+        return np.fromiter(map(id_of.__getitem__, names), dtype=np.int64, count=len(names))
 
     def _append(self, keys: Sequence[K], names: Sequence[str]) -> None:
-        lengths = np.fromiter((len(name) for name in names), dtype=np.int32, count=len(names))
+        lengths = np.fromiter(map(len, names), dtype=np.int32, count=len(names))
         codes = _encode("".join(names))
         lower, flags, bits = _classify(codes)
         starts = np.zeros(len(names), dtype=np.int64)
@@ -978,8 +975,7 @@ class NameIndex(Generic[K]):
         self._name_ids.extend(self._intern_all(names))
         self._key_values.extend(np.array(keys, dtype=np.int64))
         self._keys.extend(keys)
-        for offset, key in enumerate(keys):
-            self._slot_of[key] = first_slot + offset
+        self._slot_of.update(zip(keys, range(first_slot, first_slot + len(keys)), strict=True))
 
     def _compact(self) -> None:
         """Drop removed slots and their characters, keeping the live ones' order."""

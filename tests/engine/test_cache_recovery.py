@@ -185,3 +185,13 @@ def test_a_full_disk_while_indexing_is_a_clear_error_and_the_next_run_completes(
         assert engine.consistency_problems() == []
         assert engine.status().symbols == 120 * 40
         assert engine.index_tree().files_indexed == 0
+
+
+def test_queries_before_a_re_embed_never_mix_vectors_of_another_model(indexed) -> None:  # type: ignore[no-untyped-def]
+    tree, cache, _ = indexed
+    with open_engine(tree, cache, RenamedEmbedder(dim=32)) as engine:
+        # Not re-embedded yet: the stored vectors are the other model's.
+        assert engine.search(SearchQuery("load settings", mode="semantic")).results == ()
+        hybrid = engine.search(SearchQuery("LoadSettings", mode="hybrid")).results
+        assert hybrid[0].name == "LoadSettings"
+        assert all(r.retrievers == ("text",) for r in hybrid)

@@ -32,6 +32,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -85,6 +86,9 @@ FLUSH_MAX_DELAY_S = 30.0
 OPEN_WAIT_S = 10.0
 #: How often a reader checks for the writer's new generations, and whether it has gone.
 FOLLOW_INTERVAL_S = 0.5
+#: A warm start re-checks the files on disk once the first query has been answered, or
+#: after this long: the check competes with that first answer for the CPU.
+WARM_CHECK_DELAY_S = 1.0
 
 
 class SessionListener(Protocol):
@@ -177,6 +181,8 @@ class WorkspaceSession:
         self._embedder_factory = embedder_factory or _load_default_embedder
         self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
+        self._model_thread: threading.Thread | None = None
+        self._answered = threading.Event()  # a first query has been answered
         self._lock = threading.Condition()
         self._folders: dict[Path, _Folder] = {}
         for root in folders:
@@ -214,7 +220,7 @@ class WorkspaceSession:
             self._started = True
             roots = list(self._folders)
             self._jobs.append(_Job("open folders", lambda: self._open_folders(roots)))
-            self._jobs.append(_Job("index folders", lambda: self._index_folders(roots)))
+            self._jobs.append(_Job("index folders", lambda: self._check_folders(roots)))
         self._thread.start()
         # Load (or, on a fresh install, compile) the numba kernels before the first
         # Ctrl+T needs them: compiling takes seconds, which a request must not pay.
@@ -389,7 +395,13 @@ class WorkspaceSession:
                 fuzzy.extend(found or ())
         semantic: list[SearchResult] = []
         if engines and (meaning if meaning is not None else reads_like_sentence(query)):
-            if len(engines) == 1:
+            if not self._model_ready():
+                # Words until the model is loaded (it loads in the background meanwhile).
+                self._load_model_in_background()
+                with contextlib.suppress(InvalidQueryError):
+                    words = SearchQuery(text=query, mode="text", limit=limit)
+                    semantic = list(self._search_engines(engines, words).results)
+            elif len(engines) == 1:
                 semantic = engines[0].workspace_symbols(
                     query, limit=limit, names=False, meaning=True
                 )
@@ -397,6 +409,7 @@ class WorkspaceSession:
                 with contextlib.suppress(InvalidQueryError):
                     hybrid = SearchQuery(text=query, mode="hybrid", limit=limit)
                     semantic = list(self._search_engines(engines, hybrid).results)
+        self._answered.set()
         return _unique([*semantic, *_by_score(fuzzy)])[:limit]
 
     def wants_meaning(self, query: str) -> bool:
@@ -415,8 +428,10 @@ class WorkspaceSession:
     ) -> SearchResponse:
         """``quiver/search`` over every folder: each answers ``limit`` results, merged by score.
 
-        Raises ``InvalidQueryError`` for an unusable query and ``QuiverError``
-        when no folder could answer.
+        A hybrid search that arrives while the model is still loading (the first second
+        of a warm start) answers with the text retriever alone, flagged ``partial``,
+        instead of waiting for it; semantic mode waits. Raises ``InvalidQueryError`` for
+        an unusable query and ``QuiverError`` when no folder could answer.
         """
         started = time.perf_counter()
         query = SearchQuery(
@@ -427,7 +442,15 @@ class WorkspaceSession:
             languages=tuple(languages),
             paths=tuple(paths),
         )
-        return self._search_engines(self._engines(required=True), query, started)
+        engines = self._engines(required=True)
+        if mode == "hybrid" and not self._model_ready():
+            self._load_model_in_background()
+            words = self._search_engines(engines, dataclass_replace(query, mode="text"), started)
+            self._answered.set()
+            return dataclass_replace(words, partial=True)
+        response = self._search_engines(engines, query, started)
+        self._answered.set()
+        return response
 
     def similar(self, path: Path, line: int, character: int, *, limit: int) -> SearchResponse:
         """``quiver/similar``: code like the symbol enclosing the position, from the folder
@@ -645,6 +668,29 @@ class WorkspaceSession:
                     waits.append(follow_in)
                 self._lock.wait(min(waits) if waits else None)
 
+    def _model_ready(self) -> bool:
+        return self._embedder is not None
+
+    def _load_model_in_background(self) -> None:
+        """Start loading the model (once) on a thread of its own; returns at once."""
+        with self._lock:
+            if self._embedder is not None or self._model_thread is not None or self._closing:
+                return
+            self._model_thread = threading.Thread(
+                target=self._load_model_quietly, name="quiver-model", daemon=True
+            )
+            self._model_thread.start()
+
+    def _load_model_quietly(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._embedder_once()
+            log.info("Embedding model ready in %.2f s", time.perf_counter() - started)
+        except Exception as error:  # the next semantic query reports it to the user
+            log.error("Could not load the embedding model: %s", error)
+            with self._lock:
+                self._model_thread = None
+
     def _embedder_once(self) -> Embedder:
         """The model, loaded on first use and shared by every folder's engine."""
         with self._embedder_lock:
@@ -761,6 +807,18 @@ class WorkspaceSession:
             done = "Stopped" if stopped else f"Indexed {files:,} files, {symbols:,} symbols"
             self._listener.progress_end(done)
             self._listener.status_changed(state_changed=True)
+
+    def _check_folders(self, roots: Sequence[Path]) -> None:
+        """The first index run: on a warm cache, after the first answer (or a second)."""
+        warm = [
+            f
+            for root in roots
+            if (f := self._folder(root)) and f.engine and f.engine.status().files
+        ]
+        if warm:
+            self._load_model_in_background()  # a warm index will be searched by meaning
+            self._answered.wait(WARM_CHECK_DELAY_S)
+        self._index_folders(roots)
 
     def _built_by_our_model(self, engine: VectorSearchEngine) -> bool:
         """Whether the index on disk comes from the default model the session loads, checked
