@@ -184,7 +184,9 @@ def main() -> None:
     load = os.getloadavg()
     report = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        ),
         "load_average": [round(x, 2) for x in load],
         "files": prepared.files,
         "symbols": prepared.symbols,

@@ -940,7 +940,8 @@ class NameIndex(Generic[K]):
         # dict.fromkeys keeps first occurrences in order; everything here runs in C.
         new = [name for name in dict.fromkeys(names) if name not in id_of]
         if new:
-            id_of.update(zip(new, range(len(self._interned), len(self._interned) + len(new))))
+            first = len(self._interned)
+            id_of.update(zip(new, range(first, first + len(new)), strict=True))
             self._interned.extend(new)
         return np.fromiter(map(id_of.__getitem__, names), dtype=np.int64, count=len(names))
 
