@@ -580,9 +580,7 @@ class VectorSearchEngine:
     def _open_vectors(self, embedder: Embedder) -> None:
         """Check the model against the index; create the vector index if needed; reconcile."""
         model_key = self._model_key(embedder)
-        self._embedding_cache = EmbeddingCache(
-            self.cache_dir / "embeddings", model_id=embedder.model_id, dim=embedder.dim
-        )
+        self._embedding_cache = EmbeddingCache.for_model(self.cache_dir / "embeddings", embedder)
         stale_model = bool(self._catalog.model_id) and self._catalog.model_id != model_key
         wrong_shape = self._vectors is not None and (
             self._vectors.dim != embedder.dim or self._vectors.model_id != model_key
@@ -1389,7 +1387,7 @@ def model_key(model_id: str, weights_sha256: str) -> str:
     The template version is part of it because an unchanged symbol keeps its vector
     across updates: a new template must re-embed everything, not only edited symbols.
     """
-    return f"{model_id}@{weights_sha256[:16]}/text-v{SYMBOL_TEXT_VERSION}"
+    return f"{model_id}@{weights_sha256}/text-v{SYMBOL_TEXT_VERSION}"
 
 
 def reads_like_sentence(query: str) -> bool:

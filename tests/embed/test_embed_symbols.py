@@ -50,7 +50,7 @@ def test_editing_one_function_reembeds_only_that_symbol(
     symbols = python_symbols(source)
     assert len(symbols) == 50
 
-    cache = EmbeddingCache(tmp_path / "cache", model_id=counting_embedder.model_id, dim=384)
+    cache = EmbeddingCache.for_model(tmp_path / "cache", counting_embedder)
     first = embed_symbols(counting_embedder, symbols, cache=cache)
     assert len(counting_embedder.embedded_texts) == 50
     cache.close()
@@ -65,7 +65,7 @@ def test_editing_one_function_reembeds_only_that_symbol(
     assert changed == ["compute_checksum_17"]
 
     counting_embedder.embedded_texts.clear()
-    reopened = EmbeddingCache(tmp_path / "cache", model_id=counting_embedder.model_id, dim=384)
+    reopened = EmbeddingCache.for_model(tmp_path / "cache", counting_embedder)
     second = embed_symbols(counting_embedder, edited_symbols, cache=reopened)
     reopened.close()
     assert counting_embedder.embedded_texts == [symbol_text(edited_symbols[17])]
@@ -110,7 +110,7 @@ def test_progress_counts_cached_and_embedded_symbols(
     _write_fifty_functions(source)
     symbols = python_symbols(source)
     embedder = HashingEmbedder(dim=16)
-    with EmbeddingCache(tmp_path / "cache", model_id=embedder.model_id, dim=16) as cache:
+    with EmbeddingCache.for_model(tmp_path / "cache", embedder) as cache:
         embed_symbols(embedder, symbols[:20], cache=cache)
         progress: list[tuple[int, int]] = []
         embed_symbols(

@@ -195,3 +195,31 @@ def test_queries_before_a_re_embed_never_mix_vectors_of_another_model(indexed) -
         hybrid = engine.search(SearchQuery("LoadSettings", mode="hybrid")).results
         assert hybrid[0].name == "LoadSettings"
         assert all(r.retrievers == ("text",) for r in hybrid)
+
+
+class RebuiltWeights(RenamedEmbedder):
+    """The same model name as ``RenamedEmbedder`` with other weights (another sha256)."""
+
+    @property
+    def weights_sha256(self) -> str:
+        return "1" * 64
+
+
+def test_the_manifest_records_the_whole_weights_hash_and_the_dimension(indexed) -> None:  # type: ignore[no-untyped-def]
+    _, cache, _ = indexed
+    manifest = json.loads((cache / "vectors" / "manifest.json").read_text())["manifest"]
+    embedder = HashingEmbedder(dim=32)
+    assert manifest["dim"] == 32
+    assert embedder.model_id in manifest["model_id"]
+    assert embedder.weights_sha256 in manifest["model_id"]  # all 64 hex digits
+
+
+def test_other_weights_under_the_same_model_name_are_never_served_cached_vectors(
+    indexed,  # type: ignore[no-untyped-def]
+) -> None:
+    tree, cache, symbols = indexed
+    with open_engine(tree, cache, RenamedEmbedder(dim=32)) as engine:
+        assert engine.index_tree().symbols_embedded == symbols
+    with open_engine(tree, cache, RebuiltWeights(dim=32)) as engine:
+        # Same name, same texts: only the weights differ, and every text is embedded again.
+        assert engine.index_tree().symbols_embedded == symbols

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from quiver.embed.cache import EmbeddingCache
+from quiver.embed.cache import EmbeddingCache, cache_identity
 from quiver.embed.protocol import Embedder, FloatMatrix
 from quiver.embed.text import symbol_text, text_hash
 from quiver.errors import ModelMismatchError
@@ -37,12 +37,12 @@ def embed_symbols(
     Blocking and CPU-heavy (the model runs here): call it from a worker thread.
     Raises ModelMismatchError if the cache belongs to another model.
     """
-    if cache is not None and (cache.model_id != embedder.model_id or cache.dim != embedder.dim):
+    identity = cache_identity(embedder)
+    if cache is not None and (cache.model_id != identity or cache.dim != embedder.dim):
         raise ModelMismatchError(
             f"The embedding cache holds vectors of {cache.model_id} ({cache.dim} dimensions), "
-            f"but the model loaded is {embedder.model_id} ({embedder.dim} dimensions).",
-            "open the cache with the loaded model's id and dimension "
-            "(EmbeddingCache(directory, model_id=embedder.model_id, dim=embedder.dim)).",
+            f"but the model loaded is {identity} ({embedder.dim} dimensions).",
+            "open the cache for the loaded model (EmbeddingCache.for_model(directory, embedder)).",
         )
     total = len(symbols)
     result = np.zeros((total, embedder.dim), dtype=np.float32)

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from quiver.embed.protocol import FloatMatrix
+from quiver.embed.protocol import Embedder, FloatMatrix
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,12 @@ def _record_dtype(dim: int) -> np.dtype[np.void]:
 def _crc_covered_bytes(dim: int) -> int:
     """Bytes of a record its crc32 covers: the key and the vector."""
     return _KEY_SIZE + 4 * dim
+
+
+def cache_identity(embedder: Embedder) -> str:
+    """What a cache of ``embedder``'s vectors is keyed by: its model id and the sha256 of
+    its weights, so that rebuilt weights under the same name never get old vectors."""
+    return f"{embedder.model_id}@{embedder.weights_sha256}"
 
 
 def _cache_file_name(model_id: str, dim: int) -> str:
@@ -87,6 +93,11 @@ class EmbeddingCache:
     Records another process appends after this one opened are not seen until
     reopen (they are only misses, costing a re-embed).
     """
+
+    @classmethod
+    def for_model(cls, directory: Path, embedder: Embedder) -> EmbeddingCache:
+        """The cache of ``embedder``'s vectors in ``directory`` (see ``cache_identity``)."""
+        return cls(directory, model_id=cache_identity(embedder), dim=embedder.dim)
 
     def __init__(self, directory: Path, *, model_id: str, dim: int) -> None:
         if dim <= 0:
