@@ -470,14 +470,14 @@ class IVFIndex:
     def reconstruct(self, id: VectorId) -> FloatVector | None:
         """The stored vector of live ``id`` (a read-only view, no copy), or ``None``.
 
-        Cost: a dict lookup (delta) or a binary search in the mapped sorted ids.
+        Cost: a dict lookup (delta) or a binary search in the mapped sorted ids; ~0.5 µs
+        from Python either way.
         """
         ident = int(id)
         state = self._state
         slot = state.delta.slot_of.get(ident)
         if slot is not None:
-            delta_vector: FloatVector = state.delta.vectors[slot]
-            return delta_vector
+            return state.delta.row(slot)
         position = state.lists.position_of(ident)
         if position is None or state.dead[position]:
             return None
