@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -244,7 +244,8 @@ class CatalogSnapshot:
                 int(size),
                 int(mtime_ns),
                 file_hash,
-                [SymbolId(i) for i in symbols[start : start + count]],
+                # SymbolId is an int at run time: the slice needs no conversion per id.
+                cast(list[SymbolId], symbols[start : start + count]),
             )
         return records
 

@@ -224,7 +224,9 @@ class WorkspaceSession:
         self._thread.start()
         # Load (or, on a fresh install, compile) the numba kernels before the first
         # Ctrl+T needs them: compiling takes seconds, which a request must not pay.
-        threading.Thread(target=_warm_up_kernels, name="quiver-warm-up", daemon=True).start()
+        threading.Thread(
+            target=_warm_up_kernels, args=(self._answered,), name="quiver-warm-up", daemon=True
+        ).start()
 
     def close(self, timeout: float = 5.0) -> bool:
         """Stop indexing and watching, flush pending changes and close every engine.
@@ -809,15 +811,16 @@ class WorkspaceSession:
             self._listener.status_changed(state_changed=True)
 
     def _check_folders(self, roots: Sequence[Path]) -> None:
-        """The first index run: on a warm cache, after the first answer (or a second)."""
+        """The first index run: on a warm cache, after the first answer (or a second), as is
+        the model's load: both compete with that answer for the interpreter."""
         warm = [
             f
             for root in roots
             if (f := self._folder(root)) and f.engine and f.engine.status().files
         ]
         if warm:
-            self._load_model_in_background()  # a warm index will be searched by meaning
             self._answered.wait(WARM_CHECK_DELAY_S)
+            self._load_model_in_background()  # a warm index will be searched by meaning
         self._index_folders(roots)
 
     def _built_by_our_model(self, engine: VectorSearchEngine) -> bool:
@@ -1044,14 +1047,17 @@ def _load_default_embedder() -> Embedder:
     return load_default_embedder()
 
 
-def _warm_up_kernels() -> None:
-    """Load the fuzzy-matching and IVF kernels once per process, off the event loop."""
+def _warm_up_kernels(answered: threading.Event) -> None:
+    """Load the fuzzy-matching and IVF kernels once per process, off the event loop: the
+    name matcher's first (Ctrl+T needs it first), the vector search's once the first
+    query was answered (or after a second), so they do not compete with that answer."""
     from quiver.fuzzy import warm_up
     from quiver.ivf.index import warm_up_kernels
 
     try:
         started = time.perf_counter()
         warm_up()
+        answered.wait(WARM_CHECK_DELAY_S)
         warm_up_kernels()
         log.info("Search kernels ready in %.2f s", time.perf_counter() - started)
     except Exception:  # a failed warm-up only costs the first query the same time
