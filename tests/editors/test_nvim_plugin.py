@@ -3,6 +3,7 @@ tests, and the end-to-end scenario against the real ``quiver serve``."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -15,10 +16,16 @@ SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$", re.MULTILINE)
 
 
 def run_lua_spec(
-    nvim: str, spec: str, tmp_path: Path, timeout: int, **env: str
+    nvim: str,
+    spec: str,
+    tmp_path: Path,
+    timeout: int,
+    unset: tuple[str, ...] = (),
+    **env: str,
 ) -> tuple[int, int, str]:
-    """Runs ``editors/nvim/tests/<spec>`` in ``nvim --headless --clean``; returns
-    (passed, failed, output). Fails the test when the spec printed no summary."""
+    """Runs ``editors/nvim/tests/<spec>`` in ``nvim --headless --clean`` with
+    ``env`` set and the variables in ``unset`` removed; returns (passed, failed,
+    output). Fails the test when the spec printed no summary."""
     command = [
         nvim,
         "--headless",
@@ -28,10 +35,13 @@ def run_lua_spec(
         "-c",
         f"luafile {NVIM_PLUGIN / 'tests' / spec}",
     ]
+    environment = isolated_env(tmp_path, **env)
+    for name in unset:
+        environment.pop(name, None)
     proc = subprocess.run(
         command,
         cwd=tmp_path,
-        env=isolated_env(tmp_path, **env),
+        env=environment,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -76,3 +86,28 @@ def test_plugin_searches_a_workspace_through_the_real_server(
     )
     assert failed == 0, output
     assert passed > 0, output
+
+
+@pytest.mark.slow
+def test_setup_with_no_options_finds_quiver_on_path(
+    nvim: str, quiver_server: str, tmp_path: Path
+) -> None:
+    """``require("quiver").setup({})`` and nothing else: the server is ``quiver``
+    on PATH (the directory of the server under test, put first) and the index
+    goes to the default cache under the isolated XDG_CACHE_HOME."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(FIXTURE_WORKSPACE, workspace)
+    server_dir = str(Path(quiver_server).parent)
+    passed, failed, output = run_lua_spec(
+        nvim,
+        "path_setup_spec.lua",
+        tmp_path,
+        timeout=280,
+        # The spec must not be able to find the server any other way.
+        unset=("QUIVER_BIN", "QUIVER_CACHE_DIR"),
+        PATH=server_dir + os.pathsep + os.environ.get("PATH", ""),
+        QUIVER_EXPECTED_BIN=quiver_server,
+        QUIVER_TEST_WORKSPACE=str(workspace),
+    )
+    assert failed == 0, output
+    assert passed == 4, output
