@@ -111,3 +111,14 @@ def test_setup_with_no_options_finds_quiver_on_path(
     )
     assert failed == 0, output
     assert passed == 4, output
+
+
+def test_telescope_extension_against_a_stub_of_telescope(nvim: str, tmp_path: Path) -> None:
+    """lua/telescope/_extensions/quiver.lua against tests/telescope_stub.lua, a
+    stub of telescope.nvim's API (pickers, finders, sorters, actions), not
+    Telescope itself: telescope.nvim is a git repository, on neither PyPI nor
+    npm, so it cannot be installed here. Checks the pickers the extension
+    opens, the requests it sends and the entries it makes of the results."""
+    passed, failed, output = run_lua_spec(nvim, "telescope_spec.lua", tmp_path, timeout=120)
+    assert failed == 0, output
+    assert passed == 10, output

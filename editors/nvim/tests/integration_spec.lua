@@ -148,6 +148,29 @@ test(":QuiverSearch --mode=text finds a class by name", function()
   vim.cmd("cclose")
 end)
 
+test("the Telescope extension's live finder turns real quiver/search answers into entries (on a STUB of Telescope)", function()
+  -- tests/telescope_stub.lua stands in for telescope.nvim (not installable
+  -- here); the server and the extension are real.
+  local stub = require("telescope_stub")
+  local record = stub.install()
+  local passed, err = pcall(function()
+    require("telescope").extensions.quiver.search({ limit = 5 })
+    local picker = assert(record.pickers[1], "no picker was opened")
+    local entries = stub.run_finder(picker.spec.finder, "send an http request again after it fails")
+    ok(#entries >= 1 and #entries <= 5, "results: " .. #entries)
+    local first = entries[1]
+    eq("retry_with_backoff", first.value.name)
+    eq(workspace .. "/net/http.py", first.filename)
+    eq(6, first.lnum)
+    eq(5, first.col)
+    eq("retry_with_backoff  net/http.py:6  [function]", first.display)
+  end)
+  stub.uninstall()
+  if not passed then
+    error(err, 0)
+  end
+end)
+
 test(":QuiverSimilar lists other code, not the function under the cursor", function()
   vim.cmd.edit(vim.fn.fnameescape(workspace .. "/text/words.py"))
   vim.api.nvim_win_set_cursor(0, { 14, 8 }) -- inside count_words
