@@ -886,6 +886,15 @@ class VectorSearchEngine:
         with self._state_lock:
             return relative in self._catalog.files
 
+    def indexes_files_under(self, directory: Path | str) -> bool:
+        """Whether any indexed file lies under ``directory`` (one pass over the file table)."""
+        try:
+            prefix = self.relative_path(directory).rstrip("/") + "/"
+        except ValueError:  # outside the workspace
+            return False
+        with self._state_lock:
+            return prefix == "./" or any(path.startswith(prefix) for path in self._catalog.files)
+
     def flush(self) -> bool:
         """Commit every change applied with ``durable=False``; True if there was any.
 

@@ -346,11 +346,17 @@ class WorkspaceSession:
             self._put(path, PathChange(ChangeKind.DISK))
 
     def file_deleted(self, path: Path) -> None:
-        """A file was deleted (or moved away). A path without an extension may have been a
-        directory (clients report a deleted folder once), whose files went with it."""
+        """A file was deleted (or moved away). The path may have been a directory (clients
+        report a deleted folder once, and it can no longer be asked): it was one if files
+        under it are indexed, or if it has no extension; its files went with it."""
         if is_watched_file(path):
             self._put(path, PathChange(ChangeKind.DELETED))
-        elif not path.suffix and not any(part in EXCLUDED_DIR_NAMES for part in path.parts):
+        if any(part in EXCLUDED_DIR_NAMES for part in path.parts):
+            return
+        engine = self._engine_for(path, wait=False)  # never block the caller's thread
+        if (engine is not None and engine.indexes_files_under(path)) or (
+            not path.suffix and not is_watched_file(path)
+        ):
             self.directory_changed(path)
 
     def directory_changed(self, path: Path) -> None:
@@ -564,14 +570,15 @@ class WorkspaceSession:
             )
         return engines
 
-    def _engine_for(self, path: Path) -> VectorSearchEngine | None:
-        """The engine of the innermost folder holding ``path``."""
+    def _engine_for(self, path: Path, *, wait: bool = True) -> VectorSearchEngine | None:
+        """The engine of the innermost folder holding ``path`` (``wait``: for it to open)."""
         with self._lock:
             holding = [f for f in self._folders.values() if f.contains(path)]
         if not holding:
             return None
         folder = max(holding, key=lambda f: len(f.root.parts))
-        folder.opened.wait(OPEN_WAIT_S)
+        if wait:
+            folder.opened.wait(OPEN_WAIT_S)
         return folder.engine
 
     def _guarded(
