@@ -4,6 +4,7 @@
  */
 import * as vscode from "vscode";
 import {
+  DidChangeConfigurationNotification,
   LanguageClient,
   State,
   type LanguageClientOptions,
@@ -23,7 +24,7 @@ import {
   type ServerCommand,
 } from "./serverCommand";
 import { probeServer } from "./serverProbe";
-import { initializationOptions } from "./settings";
+import { changedSettings, initializationOptions, type QuiverSettings } from "./settings";
 import type { ProgressValue, ServerPhase } from "./status";
 
 /** Languages the server parses; other documents are not synchronised to it. */
@@ -45,6 +46,8 @@ const LANGUAGES = [
 
 /** Settings that need a server restart to take effect. */
 const RESTART_SETTINGS = ["quiver.serverPath", "quiver.pythonPath", "quiver.cacheDir"];
+/** Settings the running server takes through `workspace/didChangeConfiguration`. */
+const LIVE_SETTINGS = ["quiver.exclude", "quiver.search.limit"];
 
 export interface ClientEvents {
   onPhase(phase: ServerPhase, failure?: string): void;
@@ -52,13 +55,18 @@ export interface ClientEvents {
   onProgress(token: string | number, value: ProgressValue): void;
 }
 
-/** Reads the `quiver.*` settings into the server's `initializationOptions`. */
-function readInitializationOptions(config: vscode.WorkspaceConfiguration): InitializationOptions {
-  return initializationOptions({
+/** The `quiver.*` settings the server cares about. */
+function readSettings(config: vscode.WorkspaceConfiguration): QuiverSettings {
+  return {
     cacheDir: config.get<string>("cacheDir", ""),
     exclude: config.get<string[]>("exclude", []),
     searchLimit: config.get<number>("search.limit", 50),
-  });
+  };
+}
+
+/** Reads the `quiver.*` settings into the server's `initializationOptions`. */
+function readInitializationOptions(config: vscode.WorkspaceConfiguration): InitializationOptions {
+  return initializationOptions(readSettings(config));
 }
 
 export class QuiverClient implements vscode.Disposable {
@@ -71,6 +79,9 @@ export class QuiverClient implements vscode.Disposable {
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
+        if (LIVE_SETTINGS.some((setting) => event.affectsConfiguration(setting))) {
+          void this.pushSettings();
+        }
         if (RESTART_SETTINGS.some((setting) => event.affectsConfiguration(setting))) {
           void this.offerRestart();
         }
@@ -138,7 +149,11 @@ export class QuiverClient implements vscode.Disposable {
       documentSelector: LANGUAGES.map((language) => ({ scheme: "file", language })),
       initializationOptions: readInitializationOptions(config),
       outputChannel: this.output,
-      synchronize: { configurationSection: "quiver" },
+      // No `synchronize.configurationSection`: it would push the whole `quiver`
+      // section, the extension's own settings included, which the server
+      // reports as unknown options (and an empty cacheDir as an error);
+      // pushSettings() sends the server's keys only. (The server pulls
+      // `workspace/configuration` only after an empty push, which this never sends.)
       middleware: {
         // Observe indexing progress for the status bar, and let VS Code show it too.
         handleWorkDoneProgress: (token, params, next) => {
@@ -169,6 +184,20 @@ export class QuiverClient implements vscode.Disposable {
       this.events.onStatus(await client.sendRequest(StatusRequest, {}));
     } catch (error) {
       this.output.appendLine(`quiver/status failed: ${String(error)}`);
+    }
+  }
+
+  /** Sends the changed live settings to the running server. */
+  private async pushSettings(): Promise<void> {
+    const client = this.client;
+    if (client === undefined || client.state !== State.Running) {
+      return;
+    }
+    const settings = changedSettings(readSettings(vscode.workspace.getConfiguration("quiver")));
+    try {
+      await client.sendNotification(DidChangeConfigurationNotification.type, { settings });
+    } catch (error) {
+      this.output.appendLine(`workspace/didChangeConfiguration failed: ${String(error)}`);
     }
   }
 

@@ -29,3 +29,17 @@ export function initializationOptions(settings: QuiverSettings): InitializationO
   }
   return options;
 }
+
+/**
+ * The settings pushed with `workspace/didChangeConfiguration` when
+ * `quiver.exclude` or `quiver.search.limit` change: those keys only, with an
+ * empty `exclude` sent as `[]` so that clearing the setting clears it on the
+ * server (an absent key keeps the server's previous value). Never the
+ * extension's own settings (`quiver.serverPath`, `quiver.pythonPath`,
+ * `quiver.trace.server`), which the server would report as unknown options,
+ * nor `cacheDir`, which takes effect on a restart (the extension offers one).
+ */
+export function changedSettings(settings: QuiverSettings): InitializationOptions {
+  const options = initializationOptions({ exclude: settings.exclude, searchLimit: settings.searchLimit });
+  return { exclude: options.exclude ?? [], ...(options.search !== undefined ? { search: options.search } : {}) };
+}

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { initializationOptions } from "../../src/settings";
+import { changedSettings, initializationOptions } from "../../src/settings";
 
 describe("initializationOptions", () => {
   it("sends only the search limit for default settings", () => {
@@ -23,5 +23,19 @@ describe("initializationOptions", () => {
 
   it("leaves everything out when nothing is set", () => {
     assert.deepEqual(initializationOptions({}), {});
+  });
+});
+
+describe("changedSettings", () => {
+  it("sends exclude and the search limit, never cacheDir", () => {
+    assert.deepEqual(changedSettings({ cacheDir: "/tmp/q", exclude: [" **/gen/** "], searchLimit: 20 }), {
+      exclude: ["**/gen/**"],
+      search: { limit: 20 },
+    });
+  });
+
+  it("sends an empty exclude as [] so that clearing the setting clears it on the server", () => {
+    assert.deepEqual(changedSettings({ exclude: [], searchLimit: 50 }), { exclude: [], search: { limit: 50 } });
+    assert.deepEqual(changedSettings({}), { exclude: [] });
   });
 });
