@@ -4,6 +4,7 @@ tests) and its integration test against the real ``quiver serve``."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -80,3 +81,11 @@ def test_extension_protocol_stack_talks_to_the_real_server(
     assert proc.returncode == 0, output
     assert "# fail 0" in output or "ℹ fail 0" in output, output
     assert "# SKIP" not in output, output
+    # The bundle activated on the fake vscode module (not VS Code) against the real
+    # server, the probe failures, and the protocol-stack suite all ran.
+    for suite in (
+        "the extension's bundle, activated on a fake vscode module, against the real server",
+        "the extension's bundle on a fake vscode module, with no usable server",
+        "quiver serve --stdio through the vscode-languageclient protocol stack",
+    ):
+        assert re.search(rf"^(ok \d+ - |✔ ){re.escape(suite)}", output, re.MULTILINE), output
