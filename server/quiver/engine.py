@@ -1178,6 +1178,9 @@ class VectorSearchEngine:
                 k *= 4
 
     def _passes(self, symbol_id: int, query: SearchQuery) -> bool:
+        if not (query.kinds or query.languages or query.paths):
+            # No filter: only whether the catalog knows it (no record is decoded).
+            return SymbolId(symbol_id) in self._catalog.symbols
         record = self._catalog.symbols.get(SymbolId(symbol_id))
         if record is None:
             return False
