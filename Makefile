@@ -33,7 +33,7 @@ unit: setup
 test: lint typecheck unit
 
 bench: setup
-	for b in parse embed ivf text fuzzy search quality; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+	for b in parse embed ivf text fuzzy search quality workspace_symbol incremental startup; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) .quiver-cache .mypy_cache .ruff_cache .pytest_cache
