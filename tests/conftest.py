@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,35 @@ def polyglot_tree(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "workspace"
     shutil.copytree(DATA / "polyglot", root)
     yield root
+
+
+@pytest.fixture
+def hold_writer_lock() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
+    """Start a process that takes the writer lock of a cache directory and keeps it (as a
+    server on that cache would) until the test kills it; returned once it holds the lock.
+    Whatever the test leaves running is killed afterwards."""
+    holders: list[subprocess.Popen[str]] = []
+
+    def hold(directory: Path) -> subprocess.Popen[str]:
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, time\n"
+                "from pathlib import Path\n"
+                "from quiver.store.lock import WriterLock\n"
+                "WriterLock(Path(sys.argv[1])).acquire()\n"
+                "print('held', flush=True); time.sleep(120)\n",
+                str(directory),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        holders.append(holder)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        return holder
+
+    yield hold
+    for holder in holders:
+        holder.kill()
+        holder.wait(timeout=30)

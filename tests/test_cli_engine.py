@@ -14,6 +14,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,43 +224,27 @@ def test_search_on_an_indexed_tree_is_not_partial(indexed: Indexed) -> None:
 
 
 def test_while_another_process_writes_status_names_it_and_index_refuses(
-    indexed: Indexed,
+    indexed: Indexed, hold_writer_lock: Callable[[Path], subprocess.Popen[str]]
 ) -> None:
     from quiver.store.lock import WriterLock
 
     cache_dir = Path(
         quiver("status", indexed.root, "--cache-dir", indexed.cache, "--json").json()["cacheDir"]
     )
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time\n"
-            "from pathlib import Path\n"
-            "from quiver.store.lock import WriterLock\n"
-            "WriterLock(Path(sys.argv[1])).acquire()\n"
-            "print('held', flush=True); time.sleep(60)\n",
-            str(cache_dir),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        status = quiver("status", indexed.root, "--cache-dir", indexed.cache, "--json").json()
-        assert status["writerPid"] == holder.pid
-        assert status["symbols"] == indexed.first_report["symbols_total"]
-        refused = quiver("index", indexed.root, "--cache-dir", indexed.cache)
-        assert refused.code == 1
-        assert f"process {holder.pid}" in refused.err and "Suggestion:" in refused.err
-        # Searching still works: it reads what the other process published.
-        assert indexed.search("parse_status_line")[0]["name"] == "parse_status_line"
-        cleaned = quiver("cache", "clean", indexed.root, "--cache-dir", indexed.cache)
-        assert cleaned.code == 1 and "in use" in cleaned.err and "Suggestion:" in cleaned.err
-        assert cache_dir.is_dir()
-    finally:
-        holder.kill()
-        holder.wait(timeout=30)
+    holder = hold_writer_lock(cache_dir)
+    status = quiver("status", indexed.root, "--cache-dir", indexed.cache, "--json").json()
+    assert status["writerPid"] == holder.pid
+    assert status["symbols"] == indexed.first_report["symbols_total"]
+    refused = quiver("index", indexed.root, "--cache-dir", indexed.cache)
+    assert refused.code == 1
+    assert f"process {holder.pid}" in refused.err and "Suggestion:" in refused.err
+    # Searching still works: it reads what the other process published.
+    assert indexed.search("parse_status_line")[0]["name"] == "parse_status_line"
+    cleaned = quiver("cache", "clean", indexed.root, "--cache-dir", indexed.cache)
+    assert cleaned.code == 1 and "in use" in cleaned.err and "Suggestion:" in cleaned.err
+    assert cache_dir.is_dir()
+    holder.kill()
+    holder.wait(timeout=30)
     assert WriterLock(cache_dir).holder_pid() is None
 
 

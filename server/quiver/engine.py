@@ -401,12 +401,7 @@ class VectorSearchEngine:
         if self._closed or not self._lock.try_acquire():
             return False
         with self._update_lock, self._state_lock:
-            old_text, old_vectors = self._text, self._vectors
-            self._text = self._vectors = None
-            if old_text is not None:
-                old_text.close()
-            if old_vectors is not None:
-                old_vectors.close()
+            self._close_parts()
             try:
                 self._open_writable()
             except (IndexLockedError, WriterLockedError) as error:
@@ -447,14 +442,24 @@ class VectorSearchEngine:
                 "meanwhile, and the next run takes in what this one could not write.",
             ) from error
 
+    def _close_parts(self, *, quietly: bool = False) -> None:
+        """Close the vector and text indexes and the embedding cache (their files and
+        their own locks, not the cache's writer lock). ``quietly``: ignore errors (the
+        parts may be half-way through a failed write). Caller holds both locks."""
+        for part in (self._vectors, self._text, self._embedding_cache):
+            if part is None:
+                continue
+            if quietly:
+                with contextlib.suppress(Exception):
+                    part.close()
+            else:
+                part.close()
+        self._vectors = self._text = None
+        self._embedding_cache = None
+
     def _reopen_after_failed_write(self) -> None:
         with self._update_lock, self._state_lock:
-            for part in (self._vectors, self._text, self._embedding_cache):
-                if part is not None:
-                    with contextlib.suppress(Exception):
-                        part.close()
-            self._vectors = self._text = None
-            self._embedding_cache = None
+            self._close_parts(quietly=True)
             self._model_checked = False
             self._unflushed = False
             try:
@@ -483,15 +488,7 @@ class VectorSearchEngine:
         """
         self._require_writer("rebuild the index")
         with self._update_lock, self._state_lock:
-            if self._vectors is not None:
-                self._vectors.close()
-                self._vectors = None
-            if self._embedding_cache is not None:
-                self._embedding_cache.close()
-                self._embedding_cache = None
-            if self._text is not None:
-                self._text.close()
-                self._text = None
+            self._close_parts()
             self._reset_cache()
             shutil.rmtree(self.cache_dir / "embeddings", ignore_errors=True)
             self._model_checked = False
@@ -652,14 +649,7 @@ class VectorSearchEngine:
         self.flush()
         with self._update_lock, self._state_lock:
             self._closed = True
-            if self._vectors is not None:
-                self._vectors.close()
-                self._vectors = None
-            if self._embedding_cache is not None:
-                self._embedding_cache.close()
-                self._embedding_cache = None
-            if self._text is not None:
-                self._text.close()
+            self._close_parts()
             # Last: a reader waiting to take over finds every part's lock free.
             self._lock.release()
 

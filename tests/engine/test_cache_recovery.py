@@ -106,23 +106,9 @@ def test_a_text_index_of_another_format_version_is_rebuilt(indexed) -> None:  # 
         assert_whole(engine, symbols)
 
 
-def test_a_lock_left_by_a_killed_writer_is_not_stale(indexed) -> None:  # type: ignore[no-untyped-def]
+def test_a_lock_left_by_a_killed_writer_is_not_stale(indexed, hold_writer_lock) -> None:  # type: ignore[no-untyped-def]
     tree, cache, symbols = indexed
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time\n"
-            "from pathlib import Path\n"
-            "from quiver.store.lock import WriterLock\n"
-            "lock = WriterLock(Path(sys.argv[1])); lock.acquire()\n"
-            "print('held', flush=True); time.sleep(60)\n",
-            str(cache),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    holder = hold_writer_lock(cache)
     with open_engine(tree, cache) as engine:
         assert engine.role == "reader"
         assert engine.writer_pid == holder.pid
