@@ -106,6 +106,18 @@ async def test_an_edit_through_one_server_is_found_by_the_others_search(two_serv
     )
 
 
+async def test_the_reader_refuses_to_reindex_and_names_the_writer(two_servers) -> None:  # type: ignore[no-untyped-def]
+    from pygls.exceptions import JsonRpcException
+
+    _, writer, reader = two_servers
+    await wait_until_ready(reader)
+    with pytest.raises(JsonRpcException) as refused:
+        await request(reader, "quiver/reindex", {"rebuild": True})
+    assert "Suggestion:" in str(refused.value)
+    assert "LoadSettings" in await symbol_names(reader, "LoadSettings")  # still serving
+    assert (await request(writer, "quiver/reindex", {}))["started"] is True
+
+
 async def test_the_reader_takes_over_when_the_writer_exits(two_servers) -> None:  # type: ignore[no-untyped-def]
     root, writer, reader = two_servers
     await wait_until_ready(reader)

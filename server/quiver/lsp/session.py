@@ -302,11 +302,23 @@ class WorkspaceSession:
 
     def reindex(self, *, rebuild: bool = False) -> bool:
         """Queue a re-check of every folder (``rebuild``: discard the caches and re-embed
-        everything). False when there is no folder or the session is closing."""
+        everything). False when there is no folder or the session is closing. Raises
+        ``QuiverError`` when every folder's index is written by another process (which
+        keeps it current; this session cannot rebuild it)."""
         with self._lock:
             roots = list(self._folders)
             if not roots or self._closing:
                 return False
+            engines = [f.engine for f in self._folders.values() if f.engine is not None]
+            if engines and all(engine.role == "reader" for engine in engines):
+                pids = sorted({pid for e in engines if (pid := e.writer_pid) is not None})
+                who = f"process {', '.join(map(str, pids))}" if pids else "another process"
+                raise QuiverError(
+                    f"The index is written by {who} (another editor or `quiver serve`); this "
+                    "server follows it and keeps it current through it.",
+                    "Reindex from the editor whose server writes the index, or close it: "
+                    "this server then takes over within a second.",
+                )
             if rebuild:
                 self._submit("rebuild", lambda: self._rebuild_folders(roots))
             else:
