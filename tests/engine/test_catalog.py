@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quiver.catalog import CATALOG_FILE, Catalog, FileRecord, SymbolRecord
 from quiver.errors import IndexCorruptError, IndexFormatError
@@ -138,3 +141,50 @@ def test_the_stamp_changes_with_every_save(tmp_path: Path) -> None:
     catalog.generation += 1
     catalog.save(tmp_path)
     assert Catalog.stamp(tmp_path) not in (None, first)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["put", "remove", "save"]),
+            st.integers(0, 5),  # which file
+            st.lists(st.text(min_size=1, max_size=8), min_size=0, max_size=4),  # names
+            st.booleans(),  # keep the file's existing ids (a moved function)
+        ),
+        max_size=25,
+    )
+)
+def test_any_sequence_of_changes_and_saves_loads_back_exactly(
+    steps: list[tuple[str, int, list[str], bool]],
+) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        catalog = Catalog()
+        catalog.model_id = "m"
+        for action, file_number, names, keep_ids in steps:
+            path = f"dir/ƒile_{file_number}.py"
+            if action == "remove":
+                catalog.remove_file(path)
+            elif action == "save":
+                catalog.save(folder)
+                catalog = Catalog.load(folder)
+            else:
+                old = catalog.symbols_of(path)
+                ids = [r.id for r in old][: len(names)] if keep_ids else []
+                ids += catalog.allocate_ids(len(names) - len(ids))
+                records = [
+                    record(int(i), name, path, line=3 * k)
+                    for k, (i, name) in enumerate(zip(ids, names, strict=True))
+                ]
+                catalog.put_file(FileRecord(path, "python", len(names), 1, "h"), records)
+        catalog.save(folder)
+        loaded = Catalog.load(folder)
+        assert loaded.files == catalog.files
+        assert len(loaded) == len(catalog)
+        assert {i: loaded.symbols.get(i) for i in catalog.symbols} == {
+            i: catalog.symbols.get(i) for i in catalog.symbols
+        }
+        assert sorted(zip(*loaded.names(), strict=True)) == sorted(
+            zip(*catalog.names(), strict=True)
+        )
