@@ -8,6 +8,7 @@ are real.
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Literal
 import pytest
 
 from quiver.embed.hashing import HashingEmbedder
+from quiver.errors import ModelUnavailableError
 from quiver.lsp.options import ServerOptions
 from quiver.lsp.session import WorkspaceSession
 
@@ -96,8 +98,10 @@ def test_a_burst_of_files_written_on_disk_is_indexed_in_one_batch(
         source = f"def handle_event_{n}(event):\n    return {n}\n"
         (generated / f"handler_{n}.py").write_text(source)
     wait_until(
-        lambda: names(session, "handle_event_299") == ["handle_event_299"]
-        and session.status().state == "ready",
+        lambda: (
+            names(session, "handle_event_299") == ["handle_event_299"]
+            and session.status().state == "ready"
+        ),
         "the burst to be indexed",
     )
     assert session.status().files == 304
@@ -208,3 +212,69 @@ def test_a_folder_deletion_reported_by_the_client_removes_its_files(
         assert session.status().files == 3
     finally:
         session.close()
+
+
+def test_a_warm_start_answers_hybrid_from_words_until_the_model_is_loaded(
+    root: Path, tmp_path: Path, listener: RecordingListener
+) -> None:
+    embedder = HashingEmbedder(dim=32)
+    first = WorkspaceSession(
+        [root], ServerOptions(cache_dir=tmp_path / "cache"), listener,
+        embedder_factory=lambda: embedder,
+    )  # fmt: skip
+    first.start()
+    wait_until(lambda: first.status().state == "ready", "the first indexing")
+    first.close()
+
+    release = threading.Event()
+
+    def slow_model() -> HashingEmbedder:
+        release.wait(WAIT_S)
+        return embedder
+
+    warm = WorkspaceSession(
+        [root], ServerOptions(cache_dir=tmp_path / "cache"), listener, embedder_factory=slow_model
+    )
+    warm.start()
+    try:
+        early = warm.search("LoadSettings", mode="hybrid", limit=5)
+        assert early.partial is True
+        assert early.results[0].name == "LoadSettings"
+        assert all(r.retrievers == ("text",) for r in early.results)
+        release.set()
+        wait_until(warm._model_ready, "the model")
+        later = warm.search("LoadSettings", mode="hybrid", limit=5)
+        assert "semantic" in later.results[0].retrievers
+    finally:
+        release.set()
+        warm.close()
+
+
+def test_a_model_that_cannot_load_is_reported_by_hybrid_search_not_hidden(
+    root: Path, tmp_path: Path, listener: RecordingListener
+) -> None:
+    embedder = HashingEmbedder(dim=32)
+    first = WorkspaceSession(
+        [root], ServerOptions(cache_dir=tmp_path / "cache"), listener,
+        embedder_factory=lambda: embedder,
+    )  # fmt: skip
+    first.start()
+    wait_until(lambda: first.status().state == "ready", "the first indexing")
+    first.close()
+
+    def missing_model() -> HashingEmbedder:
+        raise ModelUnavailableError("The model package is missing.", "Reinstall it.")
+
+    warm = WorkspaceSession(
+        [root], ServerOptions(cache_dir=tmp_path / "cache"), listener,
+        embedder_factory=missing_model,
+    )  # fmt: skip
+    warm.start()
+    try:
+        warm.search("LoadSettings", mode="hybrid", limit=5)  # starts the load; words meanwhile
+        wait_until(warm._model_ready, "the failed load")
+        with pytest.raises(ModelUnavailableError, match="Suggestion: Reinstall it"):
+            warm.search("LoadSettings", mode="hybrid", limit=5)
+        assert warm.workspace_symbols("LoadSettings", limit=5)[0].name == "LoadSettings"
+    finally:
+        warm.close()

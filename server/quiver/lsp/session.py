@@ -182,6 +182,7 @@ class WorkspaceSession:
         self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
         self._model_thread: threading.Thread | None = None
+        self._model_failed = False
         self._answered = threading.Event()  # a first query has been answered
         self._lock = threading.Condition()
         self._folders: dict[Path, _Folder] = {}
@@ -690,7 +691,9 @@ class WorkspaceSession:
                 self._lock.wait(min(waits) if waits else None)
 
     def _model_ready(self) -> bool:
-        return self._embedder is not None
+        """Loaded, or failed to load: then queries take the normal path, which loads it
+        on their own thread and reports why it cannot (a missing package, say)."""
+        return self._embedder is not None or self._model_failed
 
     def _load_model_in_background(self) -> None:
         """Start loading the model (once) on a thread of its own; returns at once."""
@@ -711,6 +714,7 @@ class WorkspaceSession:
             log.error("Could not load the embedding model: %s", error)
             with self._lock:
                 self._model_thread = None
+                self._model_failed = True
 
     def _embedder_once(self) -> Embedder:
         """The model, loaded on first use and shared by every folder's engine."""
