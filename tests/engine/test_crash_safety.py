@@ -51,8 +51,9 @@ def expected_symbols(root: Path) -> Counter[tuple[str, str, int]]:
     return found
 
 
-def run_worker(root: Path, cache: Path, *, kill_after: float | None) -> bool:
-    """Run one indexing child; True if it was killed before it finished."""
+def run_worker(root: Path, cache: Path, *, kill_after: float | None) -> tuple[bool, float]:
+    """Run one indexing child: whether it was killed before it finished, and how long it
+    ran after opening the cache."""
     child = subprocess.Popen(
         [sys.executable, str(WORKER), str(root), str(cache)],
         stdout=subprocess.PIPE,
@@ -61,15 +62,17 @@ def run_worker(root: Path, cache: Path, *, kill_after: float | None) -> bool:
     )
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "ready"
+    started = time.monotonic()
     if kill_after is None:
         output = child.communicate(timeout=240)[0]
         assert child.returncode == 0 and output.startswith("done"), output
-        return False
-    time.sleep(kill_after)
+        return False, time.monotonic() - started
+    while child.poll() is None and time.monotonic() - started < kill_after:
+        time.sleep(0.002)
     finished = child.poll() is not None
     child.kill()  # SIGKILL: no clean-up code runs
     child.wait(timeout=60)
-    return not finished
+    return not finished, time.monotonic() - started
 
 
 def test_a_writer_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -82,12 +85,16 @@ def test_a_writer_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path
     kills = attempts = 0
     version = 0
     added: list[Path] = []
+    span = 2.5  # how long a run lasts, learnt from the runs that finished
     while kills < KILLS:
         attempts += 1
-        assert attempts <= 3 * KILLS, "the worker kept finishing before it could be killed"
-        # Most kills land in the middle of a run; some right after it opened the cache.
-        kill_after = rng.choice([rng.uniform(0.0, 0.3), rng.uniform(0.2, 2.5)])
-        kills += run_worker(root, cache, kill_after=kill_after)
+        assert attempts <= 6 * KILLS, "the worker kept finishing before it could be killed"
+        # Anywhere in a run, and now and then right after it opened the cache.
+        kill_after = rng.choice([rng.uniform(0.0, 0.05), rng.uniform(0.0, span)])
+        killed, ran = run_worker(root, cache, kill_after=kill_after)
+        kills += killed
+        if not killed:
+            span = max(0.05, ran)
         # Give the next run something to lose: rewrite, add and delete a few files.
         version += 1
         for number in rng.sample(range(FILES), 30):
@@ -99,7 +106,7 @@ def test_a_writer_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path
         if len(added) > 3:
             added.pop(0).unlink()
 
-    assert not run_worker(root, cache, kill_after=None)  # a clean run finishes the job
+    assert not run_worker(root, cache, kill_after=None)[0]  # a clean run finishes the job
 
     embedder = HashingEmbedder(dim=32)
     with VectorSearchEngine(
