@@ -214,9 +214,9 @@ def test_a_folder_deletion_reported_by_the_client_removes_its_files(
         session.close()
 
 
-def test_a_warm_start_answers_hybrid_from_words_until_the_model_is_loaded(
-    root: Path, tmp_path: Path, listener: RecordingListener
-) -> None:
+def index_once(root: Path, tmp_path: Path, listener: RecordingListener) -> HashingEmbedder:
+    """Index ``root`` into ``tmp_path / "cache"`` with a session that is then closed, so the
+    next session starts warm; returns the embedder it used."""
     embedder = HashingEmbedder(dim=32)
     first = WorkspaceSession(
         [root], ServerOptions(cache_dir=tmp_path / "cache"), listener,
@@ -225,6 +225,13 @@ def test_a_warm_start_answers_hybrid_from_words_until_the_model_is_loaded(
     first.start()
     wait_until(lambda: first.status().state == "ready", "the first indexing")
     first.close()
+    return embedder
+
+
+def test_a_warm_start_answers_hybrid_from_words_until_the_model_is_loaded(
+    root: Path, tmp_path: Path, listener: RecordingListener
+) -> None:
+    embedder = index_once(root, tmp_path, listener)
 
     release = threading.Event()
 
@@ -253,14 +260,7 @@ def test_a_warm_start_answers_hybrid_from_words_until_the_model_is_loaded(
 def test_a_model_that_cannot_load_is_reported_by_hybrid_search_not_hidden(
     root: Path, tmp_path: Path, listener: RecordingListener
 ) -> None:
-    embedder = HashingEmbedder(dim=32)
-    first = WorkspaceSession(
-        [root], ServerOptions(cache_dir=tmp_path / "cache"), listener,
-        embedder_factory=lambda: embedder,
-    )  # fmt: skip
-    first.start()
-    wait_until(lambda: first.status().state == "ready", "the first indexing")
-    first.close()
+    index_once(root, tmp_path, listener)
 
     def missing_model() -> HashingEmbedder:
         raise ModelUnavailableError("The model package is missing.", "Reinstall it.")
