@@ -48,6 +48,33 @@ function H.wait_for(what, timeout_ms, condition, interval_ms)
   return value
 end
 
+---Waits until the current buffer's quiver client has attached and initialized and
+---returns it. Fails at once when no quiver client is even starting (the server was not
+---started, or exited during start-up: its stderr is in lsp.log).
+function H.wait_for_quiver_client(quiver, timeout_ms)
+  return H.wait_for("the quiver client to attach and initialize", timeout_ms, function()
+    -- `_uninitialized` lists a client that is still starting.
+    local starting = vim.lsp.get_clients({ name = "quiver", _uninitialized = true })
+    if #starting == 0 then
+      error("no quiver client: the server was not started, or exited during start-up (see lsp.log)")
+    end
+    local c = quiver.get_client(0)
+    return c ~= nil and c.initialized and c or nil
+  end)
+end
+
+---Waits until `status()` (a quiver/status answer or nil) says ready and returns it;
+---fails at once on an index error.
+function H.wait_for_ready(status, timeout_ms)
+  return H.wait_for("quiver/status to say ready", timeout_ms, function()
+    local s = status()
+    if s ~= nil and s.state == "error" then
+      error("the server reported an index error: " .. vim.inspect(s))
+    end
+    return s ~= nil and s.state == "ready" and s or nil
+  end, 250)
+end
+
 ---Replaces vim.notify while `fn` runs and returns the messages it got;
 ---`H.last_captured` is that list while `fn` runs, for waiting on a message.
 function H.capture_notify(fn)

@@ -79,16 +79,7 @@ end
 test("setup({ cmd, cache_dir }) starts the server when a file is opened, rooted at the marker", function()
   quiver.setup({ cmd = { binary, "serve", "--stdio" }, cache_dir = cache_dir, limit = 20 })
   vim.cmd.edit(vim.fn.fnameescape(workspace .. "/net/http.py"))
-  client = wait_for("the quiver client to attach and initialize", ATTACH_TIMEOUT_MS, function()
-    -- `_uninitialized` lists a client that is still starting, so a server that
-    -- died during start-up fails this at once instead of after the timeout.
-    local starting = vim.lsp.get_clients({ name = "quiver", _uninitialized = true })
-    if #starting == 0 then
-      error("the quiver server exited during start-up (its stderr is in lsp.log)")
-    end
-    local c = quiver.get_client(0)
-    return c ~= nil and c.initialized and c or nil
-  end)
+  client = H.wait_for_quiver_client(quiver, ATTACH_TIMEOUT_MS)
   eq(workspace, client.root_dir)
   ok(vim.lsp.buf_is_attached(0, client.id), "the buffer is attached")
 end)
@@ -103,13 +94,7 @@ test("a second file of the same project attaches to the same server", function()
 end)
 
 test("the index becomes ready (polling quiver/status)", function()
-  local ready = wait_for("quiver/status to say ready", READY_TIMEOUT_MS, function()
-    local s = status()
-    if s ~= nil and s.state == "error" then
-      error("the server reported an index error: " .. vim.inspect(s))
-    end
-    return s ~= nil and s.state == "ready" and s or nil
-  end, 250)
+  local ready = H.wait_for_ready(status, READY_TIMEOUT_MS)
   ok(ready.symbols >= 6, "the fixture's symbols are indexed: " .. vim.inspect(ready))
   local reported = vim.fs.normalize(ready.cacheDir or "")
   eq(vim.fs.normalize(cache_dir), reported:sub(1, #vim.fs.normalize(cache_dir)), "init_options.cacheDir reached the server")

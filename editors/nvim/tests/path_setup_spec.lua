@@ -45,27 +45,16 @@ test("setup({}) with no options starts `quiver serve --stdio` from PATH when a f
   eq({}, messages, "setup({}) said nothing")
   eq({ "quiver", "serve", "--stdio" }, util.server_cmd(config.options), "the default command, found on PATH")
   vim.cmd.edit(vim.fn.fnameescape(workspace .. "/net/http.py"))
-  client = wait_for("the quiver client to attach and initialize", ATTACH_TIMEOUT_MS, function()
-    local starting = vim.lsp.get_clients({ name = "quiver", _uninitialized = true })
-    if #starting == 0 then
-      error("no quiver client: the server was not started, or exited during start-up (see lsp.log)")
-    end
-    local c = quiver.get_client(0)
-    return c ~= nil and c.initialized and c or nil
-  end)
+  client = H.wait_for_quiver_client(quiver, ATTACH_TIMEOUT_MS)
   eq({ "quiver", "serve", "--stdio" }, client.config.cmd)
   eq(workspace, client.root_dir, "rooted at the pyproject.toml marker")
   ok(vim.lsp.buf_is_attached(0, client.id), "the buffer is attached")
 end)
 
 test("the index becomes ready in the default cache directory", function()
-  local ready = wait_for("quiver/status to say ready", READY_TIMEOUT_MS, function()
-    local s = quiver.request_sync(protocol.methods.status, vim.empty_dict(), 5000)
-    if s ~= nil and s.state == "error" then
-      error("the server reported an index error: " .. vim.inspect(s))
-    end
-    return s ~= nil and s.state == "ready" and s or nil
-  end, 250)
+  local ready = H.wait_for_ready(function()
+    return quiver.request_sync(protocol.methods.status, vim.empty_dict(), 5000)
+  end, READY_TIMEOUT_MS)
   ok(ready.symbols >= 6, "the fixture's symbols are indexed: " .. vim.inspect(ready))
   eq(xdg_cache .. "/quiver", vim.fs.normalize(ready.cacheDir), "no cache_dir option: the server's default")
 end)

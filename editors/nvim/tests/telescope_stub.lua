@@ -63,28 +63,28 @@ function M.install(telescope_config)
     })
   end
 
+  -- Hands each result (through entry_maker) to Telescope's callback until it says stop.
+  local function feed(self, results, process_result, process_complete)
+    for _, result in ipairs(results) do
+      if process_result(self.entry_maker and self.entry_maker(result) or result) then
+        return
+      end
+    end
+    process_complete()
+  end
+
   local finders = {
     new_table = function(t)
       assert(type(t) == "table" and type(t.results) == "table", "new_table needs { results = {...} }")
       return finder("table", { results = t.results, entry_maker = t.entry_maker }, function(self, _, process_result, process_complete)
-        for _, result in ipairs(self.results) do
-          if process_result(self.entry_maker and self.entry_maker(result) or result) then
-            return
-          end
-        end
-        process_complete()
+        feed(self, self.results, process_result, process_complete)
       end)
     end,
     new_dynamic = function(t)
       assert(type(t) == "table" and type(t.fn) == "function", "new_dynamic needs { fn = function(prompt) }")
       assert(t.results == nil, "`results` should be used with finder.new_table")
       return finder("dynamic", { fn = t.fn, entry_maker = t.entry_maker }, function(self, prompt, process_result, process_complete)
-        for _, result in ipairs(self.fn(prompt)) do
-          if process_result(self.entry_maker and self.entry_maker(result) or result) then
-            return
-          end
-        end
-        process_complete()
+        feed(self, self.fn(prompt), process_result, process_complete)
       end)
     end,
   }
