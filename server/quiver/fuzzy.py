@@ -59,6 +59,8 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from quiver import numeric
+
 __all__ = [
     "MAX_QUERY_LENGTH",
     "FuzzyMatch",
@@ -183,7 +185,7 @@ def _classify(
     bits = _ASCII_BIT[safe]
     if not ascii_part.all():
         other = ~ascii_part
-        distinct = np.unique(codes[other])
+        distinct = numeric.distinct(codes[other])
         table = [_classify_code_point(int(code)) for code in distinct]
         where = np.searchsorted(distinct, codes[other])
         lower[other] = np.array([row[0] for row in table], dtype=np.int32)[where]
@@ -914,7 +916,7 @@ class NameIndex(Generic[K]):
         the slots are compared as Python strings.
         """
         name_ids = self._name_ids.view()[slots]
-        distinct = np.unique(name_ids)
+        distinct = numeric.distinct(name_ids)
         by_name = sorted(distinct.tolist(), key=self._interned.__getitem__)
         name_rank = np.empty(distinct.shape[0], dtype=np.int64)
         name_rank[np.searchsorted(distinct, np.array(by_name, dtype=np.int64))] = np.arange(

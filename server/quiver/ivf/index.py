@@ -60,6 +60,7 @@ from quiver.ivf.storage import (
     read_only,
     write_lists,
 )
+from quiver.numeric import distinct
 from quiver.store import (
     ChangeLogWriter,
     Manifest,
@@ -574,7 +575,7 @@ class IVFIndex:
         wanted = np.atleast_1d(np.asarray(ids, dtype=np.int64))
         removed = self._state.remove(wanted)
         if removed:
-            self._pending.append(encode_remove(np.unique(wanted)))
+            self._pending.append(encode_remove(distinct(wanted)))
             self._dirty = True
         return removed
 

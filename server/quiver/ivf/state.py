@@ -32,6 +32,7 @@ from quiver.ivf.storage import (
     map_lists,
     read_only,
 )
+from quiver.numeric import distinct
 from quiver.store import FileEntry, Manifest, read_change_log
 from quiver.store.atomic import crc32_hex
 
@@ -104,7 +105,7 @@ class IndexState:
 
     def remove(self, ids: Int64Array) -> int:
         """Tombstone every live id of ``ids``; returns how many were live."""
-        unique_ids = np.unique(ids)
+        unique_ids = distinct(ids)
         removed = self._kill_in_lists(unique_ids) + int(self.delta.kill(unique_ids).size)
         self.snapshot = self._make_snapshot()
         return removed
