@@ -95,7 +95,11 @@ def _add_serve_command(commands: Any) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from quiver.lsp.server import serve_stdio, serve_tcp
+    from quiver.lsp.attrs_cache import cached_attrs_bytecode
+
+    # lsprotocol's ~570 attrs classes are a sixth of a warm start; their bytecode is cached.
+    with cached_attrs_bytecode():
+        from quiver.lsp.server import serve_stdio, serve_tcp
 
     # The server reports progress and problems to the client; stderr gets Quiver's
     # own info lines (the option logLevel), and pygls's chatter only with -vv.
