@@ -1377,9 +1377,9 @@ class _MissCounter:
 
 
 def _name_index(catalog: Catalog) -> NameIndex[int]:
-    """The fuzzy name index of every symbol in ``catalog`` (~0.1 s per 100,000 names)."""
+    """The fuzzy name index of every symbol in ``catalog`` (~50 ms per 100,000 names)."""
     names: NameIndex[int] = NameIndex()
-    names.add(*catalog.names())
+    names.add_utf8(*catalog.names())
     return names
 
 

@@ -43,19 +43,22 @@ typed in the same case), while ``HSR`` puts ``HttpServerRequest`` first.
 code points and per-character bonuses) with two 64-bit character-set masks per
 name (all its characters; the characters on its word starts). A search
 discards in one vectorised step every name lacking a query character, then a
-compiled kernel (numba, cached on disk) keeps the best ``limit`` scores in a
-min-heap and skips aligning any name whose upper bound cannot reach them. No
-LSP import here: the engine and the CLI use this module directly.
+kernel keeps the best ``limit`` scores in a min-heap and skips aligning any
+name whose upper bound cannot reach them. The kernels are compiled by numba
+(cached on disk) once ``warm_up`` has run, and run as plain Python before:
+importing numba and loading its cache takes ~0.35 s, which a warm server's
+first answer must not wait for. No LSP import here: the engine and the CLI use
+this module directly.
 """
 
 from __future__ import annotations
 
 import threading
+import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -66,6 +69,7 @@ __all__ = [
     "FuzzyMatch",
     "NameIndex",
     "fuzzy_score",
+    "kernels_compiled",
     "warm_up",
 ]
 
@@ -199,6 +203,28 @@ def _encode(text: str) -> npt.NDArray[np.uint32]:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
+def _decode_utf8(
+    blob: npt.NDArray[np.uint8], offsets: Int64Array
+) -> tuple[npt.NDArray[np.uint32], Int32Array]:
+    """Code points and per-name lengths (in Python string indices) of UTF-8 names.
+
+    ASCII (the usual case) is widened byte for byte. Otherwise the used part of
+    the blob is decoded once, and each name's length is its count of bytes that
+    start a character (anything but a ``10xxxxxx`` continuation byte).
+    """
+    first, last = int(offsets[0]), int(offsets[-1])
+    used = blob[first:last]
+    relative = offsets - first
+    if used.shape[0] == 0 or int(used.max()) < 0x80:
+        return used.astype(np.uint32), np.diff(relative).astype(np.int32)
+    codes = _encode(used.tobytes().decode("utf-8", "surrogatepass"))
+    starts_character = (used & 0xC0) != 0x80
+    before = np.zeros(used.shape[0] + 1, dtype=np.int64)
+    np.cumsum(starts_character, out=before[1:])
+    lengths = before[relative[1:]] - before[relative[:-1]]
+    return codes, lengths.astype(np.int32)
+
+
 def _word_start_bonus(
     flags: npt.NDArray[np.uint8], is_first: BoolArray, is_last: BoolArray
 ) -> Int8Array:
@@ -247,13 +273,17 @@ def _word_start_bonus(
     return bonus
 
 
-# --- the compiled alignment ----------------------------------------------------------------
+# --- the alignment kernels ------------------------------------------------------------------
+# Plain Python over flat numpy buffers, compiled by numba (``_compiled_kernels``):
+# a process runs them as they are until the compiled versions are loaded (see
+# ``warm_up``), so that a warm server's first Ctrl+T does not wait ~0.35 s for
+# numba to import and load its cache. Both run the same code: the results are
+# the same, only the speed differs.
 # The kernels read names straight out of the flat buffers (``start`` + ``n``)
 # instead of slicing them: a slice per name costs reference counting that
 # dominated the run time of short queries.
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
 def _align(  # noqa: PLR0917 - numba kernels take flat positional arrays
     lower: Int32Array,
     orig: Int32Array,
@@ -389,7 +419,6 @@ def _align(  # noqa: PLR0917 - numba kernels take flat positional arrays
     return best, best_end
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
 def _name_bonus(  # noqa: PLR0917 - numba kernels take flat positional arrays
     lower: Int32Array,
     orig: Int32Array,
@@ -428,7 +457,6 @@ def _name_bonus(  # noqa: PLR0917 - numba kernels take flat positional arrays
     return extra
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
 def _upper_bound(  # noqa: PLR0917 - numba kernels take flat positional arrays
     lower: Int32Array,
     start: int,
@@ -468,7 +496,6 @@ def _upper_bound(  # noqa: PLR0917 - numba kernels take flat positional arrays
     return bound
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
 def _heap_replace_min(heap: npt.NDArray[np.float64], value: float) -> None:
     """Replace the smallest value of a full binary min-heap and restore the heap."""
     size = heap.shape[0]
@@ -486,7 +513,6 @@ def _heap_replace_min(heap: npt.NDArray[np.float64], value: float) -> None:
     heap[i] = value
 
 
-@numba.njit(cache=True, nogil=True)
 def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     candidates: Int64Array,
     offsets: Int64Array,
@@ -501,6 +527,7 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     raw_lower: Int32Array,
     raw_orig: Int32Array,
     limit: int,
+    sorted_bounds: npt.NDArray[np.float64],
 ) -> tuple[Int64Array, npt.NDArray[np.float64]]:
     """The candidate slots that score at least the ``limit``-th best score, and
     their scores (ties at that score included, in candidate order).
@@ -508,7 +535,10 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     A min-heap holds the best ``limit`` scores seen so far; a candidate whose
     upper bound (a function of its length alone) is below the heap's minimum
     cannot enter the result, so its alignment is skipped. Short queries match
-    most names, and this is what keeps them fast.
+    most names, and this is what keeps them fast. When ``sorted_bounds`` is not
+    empty, candidates come in descending order of those bounds (``_upper_bounds``)
+    and the scan stops at the first one below the heap's minimum: what keeps the
+    uncompiled kernel fast enough for a first query.
     """
     count = candidates.shape[0]
     scores = np.full(count, _NO_MATCH, dtype=np.float64)
@@ -523,7 +553,10 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     pred = np.empty((1, 1), dtype=np.int32)
     # More slots than candidates could never fill, so a huge limit costs nothing.
     heap = np.full(max(min(limit, count), 1), _NO_MATCH, dtype=np.float64)
+    stop_early = sorted_bounds.shape[0] == count
     for t in range(count):
+        if stop_early and sorted_bounds[t] < heap[0]:
+            break
         slot = candidates[t]
         n = lengths[slot]
         start = offsets[slot]
@@ -567,7 +600,6 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     return kept_slots, kept_scores
 
 
-@numba.njit(cache=True, nogil=True)
 def _positions_of(  # noqa: PLR0917 - numba kernels take flat positional arrays
     slots: Int64Array,
     offsets: Int64Array,
@@ -618,6 +650,95 @@ def _positions_of(  # noqa: PLR0917 - numba kernels take flat positional arrays
             if i > 0:
                 j = pred[i, j]
     return out
+
+
+def _upper_bounds(  # noqa: PLR0917 - mirrors the kernels' flat arguments
+    candidates: Int64Array,
+    offsets: Int64Array,
+    lengths: Int32Array,
+    word_start_masks: UInt64Array,
+    lower: Int32Array,
+    q_lower: Int32Array,
+    q_bits: UInt64Array,
+    raw_lower: Int32Array,
+) -> npt.NDArray[np.float64]:
+    """``_upper_bound`` of every candidate at once, in numpy (the same values, exactly:
+    every term is a small multiple of 1/4). Candidates are at least as long as the query."""
+    m = q_lower.shape[0]
+    first = lower[offsets[candidates]]
+    n = lengths[candidates].astype(np.int64)
+    on_word_start = (word_start_masks[candidates][:, None] & q_bits[None, :]) != 0
+    starts_with_query = first == q_lower[0]
+    best_dp = np.where(
+        starts_with_query,
+        MATCH + CASE + FIRST_CHAR_MULTIPLIER * START,
+        np.where(on_word_start[:, 0], MATCH + CASE + FIRST_CHAR_MULTIPLIER * WORD, MATCH + CASE),
+    ).astype(np.int64)
+    if m > 1:
+        rest = np.where(on_word_start[:, 1:], MATCH + CASE + WORD, MATCH + CASE + CONSECUTIVE)
+        best_dp += rest.sum(axis=1)
+    bound = best_dp - LENGTH_PENALTY * (n - m)
+    starts_with_raw = first == raw_lower[0]
+    bound += np.where(starts_with_query | starts_with_raw, PREFIX, 0.0)
+    bound += np.where(
+        (starts_with_query | starts_with_raw) & (n == raw_lower.shape[0]) & starts_with_raw,
+        EXACT + EXACT_CASE,
+        0.0,
+    )
+    return np.asarray(bound, dtype=np.float64)
+
+
+class _Kernels(NamedTuple):
+    """The two entry points of the alignment, as plain Python or compiled."""
+
+    score_top: Any
+    positions_of: Any
+    compiled: bool
+
+
+_NO_BOUNDS = np.zeros(0, dtype=np.float64)
+
+
+def _compiled_kernels() -> _Kernels:
+    """The kernels compiled by numba (cached on disk, where ``quiver.jit`` says).
+    Imports numba (~0.15 s).
+
+    The helpers are compiled first; each entry point is then compiled from a copy
+    of its function whose globals name the compiled helpers, because numba
+    resolves the calls of a kernel through its globals and can only call
+    compiled functions. The module's own functions stay plain Python.
+    """
+    import numba
+
+    import quiver.jit  # noqa: F401 - points numba's cache at Quiver's folder first
+
+    helpers = {
+        kernel.__name__: numba.njit(cache=True, nogil=True, inline="always")(kernel)
+        for kernel in (_align, _name_bonus, _upper_bound, _heap_replace_min)
+    }
+
+    def compiled(kernel: Any) -> Any:
+        rebound = types.FunctionType(
+            kernel.__code__, {**kernel.__globals__, **helpers}, kernel.__name__
+        )
+        rebound.__qualname__ = kernel.__qualname__
+        rebound.__doc__ = kernel.__doc__
+        return numba.njit(cache=True, nogil=True)(rebound)
+
+    return _Kernels(compiled(_score_top), compiled(_positions_of), compiled=True)
+
+
+class _ActiveKernels:
+    """Which kernels searches use: the plain ones until ``warm_up`` has loaded the others."""
+
+    def __init__(self) -> None:
+        self.plain = _Kernels(_score_top, _positions_of, compiled=False)
+        self.compiled: _Kernels | None = None
+        self.kernels = self.plain
+        self.lock = threading.Lock()
+
+
+_ACTIVE = _ActiveKernels()
 
 
 # --- the query ------------------------------------------------------------------------------
@@ -694,7 +815,8 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
     slot = np.zeros(1, dtype=np.int64)
     offsets = np.zeros(1, dtype=np.int64)
     lengths = np.array([lower.shape[0]], dtype=np.int32)
-    kept, scores = _score_top(
+    kernels = _ACTIVE.kernels
+    kept, scores = kernels.score_top(
         slot,
         offsets,
         lengths,
@@ -708,11 +830,12 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
         prepared.raw_lower,
         prepared.raw_orig,
         1,
+        _NO_BOUNDS,
     )
     if kept.shape[0] == 0:
         return None
     score = float(scores[0])
-    positions = _positions_of(
+    positions = kernels.positions_of(
         slot,
         offsets,
         lengths,
@@ -726,16 +849,51 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
 
 
 def warm_up() -> None:
-    """Load (or, the first time after installing, compile) the matching kernels now.
+    """Load (or, the first time after installing, compile) the compiled kernels, and
+    use them from now on; returns at once if that is done already.
 
-    Costs ~0.2 s when numba's on-disk cache is present and several seconds
-    when it is not; call it off the event loop at start-up so that the first
-    Ctrl+T does not pay it.
+    Until then searches run the same kernels uncompiled: fine for the first
+    queries of a warm start (a few tens of milliseconds on 100,000 names), ~50x
+    slower than compiled ones. Costs ~0.35 s (importing numba and loading its
+    on-disk cache) or, the first time after installing, several seconds of
+    compiling; call it off the event loop, once the first answers are out.
     """
-    index: NameIndex[int] = NameIndex()
-    index.add([0, 1], ["warmUp", "warm_up"])
-    index.search("wu", limit=1)
-    fuzzy_score("wu", "warmUp")
+    with _ACTIVE.lock:
+        if _ACTIVE.compiled is not None:
+            _ACTIVE.kernels = _ACTIVE.compiled
+            return
+        kernels = _compiled_kernels()
+        # One call of each entry point loads (or compiles) its machine code.
+        lower, orig, bonus = _prepared_name("warmUp")
+        prepared = _prepare_query("wu")
+        assert prepared is not None
+        slot = np.zeros(1, dtype=np.int64)
+        lengths = np.array([lower.shape[0]], dtype=np.int32)
+        kernels.score_top(
+            slot,
+            slot,
+            lengths,
+            np.full(1, np.iinfo(np.uint64).max, dtype=np.uint64),
+            lower,
+            orig,
+            bonus,
+            prepared.pattern_lower,
+            prepared.pattern_orig,
+            prepared.pattern_bits,
+            prepared.raw_lower,
+            prepared.raw_orig,
+            1,
+            _NO_BOUNDS,
+        )
+        kernels.positions_of(
+            slot, slot, lengths, lower, orig, bonus, prepared.pattern_lower, prepared.pattern_orig
+        )
+        _ACTIVE.compiled = _ACTIVE.kernels = kernels
+
+
+def kernels_compiled() -> bool:
+    """Whether searches run the compiled kernels (``warm_up`` has finished)."""
+    return _ACTIVE.kernels.compiled
 
 
 # --- the index --------------------------------------------------------------------------
@@ -773,11 +931,13 @@ class NameIndex(Generic[K]):
 
     Keys are any ``int`` subtype that fits in 64 bits (the engine uses
     ``SymbolId``) and come back as given. Memory: 9 bytes per name character,
-    ~45 bytes of arrays and a dict entry per name, one Python string per
-    distinct name. ``add`` costs O(added characters) amortised; ``remove`` is
-    O(removed) and compacts the buffers (O(total)) once removed names outnumber
-    live ones. Safe to call from several threads (one lock; the kernels hold
-    it while they run, typically well under a millisecond).
+    ~37 bytes of arrays and a dict entry per name; names are kept as code
+    points only, never as Python strings. ``add`` costs O(added characters)
+    amortised, and ``add_utf8`` builds from a column of UTF-8 names without a
+    Python string per name (~50 ms per 100,000 names); ``remove`` is O(removed)
+    and compacts the buffers (O(total)) once removed names outnumber live ones.
+    Safe to call from several threads (one lock; the kernels hold it while they
+    run, typically well under a millisecond).
     """
 
     def __init__(self) -> None:
@@ -792,12 +952,8 @@ class NameIndex(Generic[K]):
         self._masks = _Growable(np.uint64)  # characters anywhere in the name
         self._word_start_masks = _Growable(np.uint64)  # characters on its word starts
         self._alive = _Growable(np.bool_)
-        self._name_ids = _Growable(np.int64)  # index into _interned
         self._key_values = _Growable(np.int64)  # the keys as numbers, for ordering ties
         self._keys: list[K] = []  # the caller's key objects, returned as given
-        # Each distinct name once: duplicates (``__init__``, ``run``) are the norm.
-        self._interned: list[str] = []
-        self._id_of_name: dict[str, int] = {}
         self._slot_of: dict[K, int] = {}
 
     def __len__(self) -> int:
@@ -819,6 +975,33 @@ class NameIndex(Generic[K]):
             )
         if not keys:
             return
+        lengths = np.fromiter(map(len, names), dtype=np.int32, count=len(names))
+        self._add_codes(keys, _encode("".join(names)), lengths)
+
+    def add_utf8(self, keys: Sequence[K], blob: npt.NDArray[np.uint8], offsets: Int64Array) -> None:
+        """``add`` for names stored as one UTF-8 ``blob``: name ``i`` is
+        ``blob[offsets[i]:offsets[i + 1]]`` (lone surrogates allowed, as Python's
+        ``surrogatepass`` writes them).
+
+        What a catalog column holds: no Python string is made per name, so a
+        warm start indexes 100,000 names in ~50 ms. Raises ``ValueError`` when
+        ``offsets`` does not hold ``len(keys) + 1`` ascending positions inside ``blob``.
+        """
+        if offsets.shape[0] != len(keys) + 1:
+            raise ValueError(
+                f"add_utf8() got {len(keys)} keys but {offsets.shape[0]} offsets; "
+                "pass one offset per key plus the end of the last name"
+            )
+        if not keys:
+            return
+        if offsets[0] < 0 or offsets[-1] > blob.shape[0] or bool(np.any(np.diff(offsets) < 0)):
+            raise ValueError("add_utf8() got offsets outside the blob or out of order")
+        codes, lengths = _decode_utf8(blob, offsets)
+        self._add_codes(keys, codes, lengths)
+
+    def _add_codes(
+        self, keys: Sequence[K], codes: npt.NDArray[np.uint32], lengths: Int32Array
+    ) -> None:
         with self._lock:
             replaced = self._slot_of.keys() & keys if self._slot_of else ()
             if replaced:
@@ -826,10 +1009,13 @@ class NameIndex(Generic[K]):
             # Within one call a repeated key keeps its last name.
             last_index = dict(zip(keys, range(len(keys)), strict=True))
             if len(last_index) != len(keys):
-                chosen = sorted(last_index.values())
-                keys = [keys[index] for index in chosen]
-                names = [names[index] for index in chosen]
-            self._append(keys, names)
+                chosen = np.array(sorted(last_index.values()), dtype=np.int64)
+                keys = [keys[index] for index in chosen.tolist()]
+                kept = np.zeros(lengths.shape[0], dtype=np.bool_)
+                kept[chosen] = True
+                codes = codes[np.repeat(kept, lengths)]
+                lengths = lengths[chosen]
+            self._append(keys, codes, lengths)
 
     def remove(self, keys: Iterable[K]) -> None:
         """Remove the names under ``keys``; keys that are absent are ignored."""
@@ -871,11 +1057,29 @@ class NameIndex(Generic[K]):
             orig = self._orig.view()
             bonus = self._bonus.view()
             offsets = self._offsets.view()
-            candidates, scores = _score_top(
+            word_start_masks = self._word_start_masks.view()
+            kernels = _ACTIVE.kernels
+            bounds = _NO_BOUNDS
+            if not kernels.compiled:
+                # Uncompiled, every skipped name still costs Python: visit the names by
+                # descending bound and stop where none left can reach the top ``limit``.
+                bounds = _upper_bounds(
+                    candidates,
+                    offsets,
+                    lengths,
+                    word_start_masks,
+                    lower,
+                    prepared.pattern_lower,
+                    prepared.pattern_bits,
+                    prepared.raw_lower,
+                )
+                order = np.argsort(-bounds, kind="stable")
+                candidates, bounds = candidates[order], bounds[order]
+            candidates, scores = kernels.score_top(
                 candidates,
                 offsets,
                 lengths,
-                self._word_start_masks.view(),
+                word_start_masks,
                 lower,
                 orig,
                 bonus,
@@ -885,11 +1089,12 @@ class NameIndex(Generic[K]):
                 prepared.raw_lower,
                 prepared.raw_orig,
                 limit,
+                bounds,
             )
             order = self._rank(candidates, scores)[:limit]
             candidates = candidates[order]
             ranked_scores = scores[order].tolist()
-            positions = _positions_of(
+            positions = kernels.positions_of(
                 candidates,
                 offsets,
                 lengths,
@@ -912,20 +1117,22 @@ class NameIndex(Generic[K]):
         """The order of ``slots``: higher score, then shorter name, then name, then key.
 
         Large groups of equal scores are common (a workspace has thousands of
-        ``__init__``), so the sort runs in numpy; only the distinct names among
-        the slots are compared as Python strings.
+        ``__init__``), so the whole sort runs in numpy: names are compared by
+        their code points (as Python compares strings), one column per
+        character position of the longest name among the slots.
         """
-        name_ids = self._name_ids.view()[slots]
-        distinct = numeric.distinct(name_ids)
-        by_name = sorted(distinct.tolist(), key=self._interned.__getitem__)
-        name_rank = np.empty(distinct.shape[0], dtype=np.int64)
-        name_rank[np.searchsorted(distinct, np.array(by_name, dtype=np.int64))] = np.arange(
-            distinct.shape[0]
-        )
-        ranks = name_rank[np.searchsorted(distinct, name_ids)]
-        return np.lexsort(
-            (self._key_values.view()[slots], ranks, self._lengths.view()[slots], -scores)
-        ).astype(np.int64)
+        lengths = self._lengths.view()[slots]
+        columns: list[npt.NDArray[np.generic]] = [self._key_values.view()[slots]]
+        width = int(lengths.max()) if slots.shape[0] else 0
+        if width:
+            orig = self._orig.view()
+            places = np.arange(width, dtype=np.int64)
+            positions = self._offsets.view()[slots][:, None] + places
+            inside = places < lengths[:, None]
+            codes = np.where(inside, orig[np.where(inside, positions, 0)], -1)
+            columns.extend(codes[:, place] for place in range(width - 1, -1, -1))
+        columns.extend((lengths, -scores))
+        return np.lexsort(columns).astype(np.int64)
 
     def _discard(self, keys: Iterable[K]) -> None:
         alive = self._alive.view()
@@ -936,22 +1143,12 @@ class NameIndex(Generic[K]):
                 alive[slot] = False
                 masks[slot] = 0  # a dead slot can never pass the prefilter
 
-    def _intern_all(self, names: Sequence[str]) -> npt.NDArray[np.int64]:
-        """The interned id of each name, new names appended (one dict operation per name)."""
-        id_of = self._id_of_name
-        # dict.fromkeys keeps first occurrences in order; everything here runs in C.
-        new = [name for name in dict.fromkeys(names) if name not in id_of]
-        if new:
-            first = len(self._interned)
-            id_of.update(zip(new, range(first, first + len(new)), strict=True))
-            self._interned.extend(new)
-        return np.fromiter(map(id_of.__getitem__, names), dtype=np.int64, count=len(names))
-
-    def _append(self, keys: Sequence[K], names: Sequence[str]) -> None:
-        lengths = np.fromiter(map(len, names), dtype=np.int32, count=len(names))
-        codes = _encode("".join(names))
+    def _append(
+        self, keys: Sequence[K], codes: npt.NDArray[np.uint32], lengths: Int32Array
+    ) -> None:
+        count = lengths.shape[0]
         lower, flags, bits = _classify(codes)
-        starts = np.zeros(len(names), dtype=np.int64)
+        starts = np.zeros(count, dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
         is_first = np.zeros(codes.shape[0], dtype=np.bool_)
         is_last = np.zeros(codes.shape[0], dtype=np.bool_)
@@ -959,8 +1156,8 @@ class NameIndex(Generic[K]):
         is_first[starts[nonempty]] = True
         is_last[starts[nonempty] + lengths[nonempty] - 1] = True
         bonus = _word_start_bonus(flags, is_first, is_last)
-        masks = np.zeros(len(names), dtype=np.uint64)
-        word_start_masks = np.zeros(len(names), dtype=np.uint64)
+        masks = np.zeros(count, dtype=np.uint64)
+        word_start_masks = np.zeros(count, dtype=np.uint64)
         if codes.shape[0]:
             masks[nonempty] = np.bitwise_or.reduceat(bits, starts[nonempty])
             word_start_bits = np.where(bonus > 0, bits, np.uint64(0))
@@ -971,11 +1168,10 @@ class NameIndex(Generic[K]):
         self._lengths.extend(lengths)
         self._masks.extend(masks)
         self._word_start_masks.extend(word_start_masks)
-        self._alive.extend(np.ones(len(names), dtype=np.bool_))
+        self._alive.extend(np.ones(count, dtype=np.bool_))
         self._lower.extend(lower)
         self._orig.extend(codes.astype(np.int32))
         self._bonus.extend(bonus)
-        self._name_ids.extend(self._intern_all(names))
         self._key_values.extend(np.array(keys, dtype=np.int64))
         self._keys.extend(keys)
         self._slot_of.update(zip(keys, range(first_slot, first_slot + len(keys)), strict=True))
@@ -998,10 +1194,6 @@ class NameIndex(Generic[K]):
         self._word_start_masks.replace(self._word_start_masks.view()[alive])
         self._alive.replace(np.ones(kept_lengths.shape[0], dtype=np.bool_))
         live = np.flatnonzero(alive).tolist()
-        names = [self._interned[name_id] for name_id in self._name_ids.view()[alive].tolist()]
-        self._interned = []
-        self._id_of_name = {}
-        self._name_ids.replace(self._intern_all(names))
         self._key_values.replace(self._key_values.view()[alive])
         self._keys = [self._keys[slot] for slot in live]
         self._slot_of = {key: slot for slot, key in enumerate(self._keys)}

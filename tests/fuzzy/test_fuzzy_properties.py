@@ -3,6 +3,7 @@ of the scoring definition, and the index ranks by exactly that score."""
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -104,3 +105,70 @@ def test_the_pruning_bound_is_never_below_the_real_score(query: str, name: str) 
         prepared.raw_lower,
     )
     assert bound >= result[0]
+
+
+# Names as a catalog column holds them: UTF-8, with what Python's surrogatepass
+# writes for a lone surrogate, characters outside the BMP and empty names.
+column_chars = st.sampled_from(list("aAbB_1éÉ\U0001f600\ud800"))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    query=queries,
+    name_list=st.lists(st.text(column_chars, max_size=8), min_size=1, max_size=30),
+    skip=st.integers(min_value=0, max_value=5),
+)
+def test_names_added_as_a_utf8_column_are_found_as_names_added_as_strings(
+    query: str, name_list: list[str], skip: int
+) -> None:
+    encoded = [name.encode("utf-8", "surrogatepass") for name in name_list]
+    blob = np.frombuffer(b"x" * skip + b"".join(encoded) + b"tail", dtype=np.uint8)
+    offsets = np.cumsum([skip, *map(len, encoded)], dtype=np.int64)
+    keys = list(range(len(name_list)))
+    from_strings: NameIndex[int] = NameIndex()
+    from_strings.add(keys, name_list)
+    from_column: NameIndex[int] = NameIndex()
+    from_column.add_utf8(keys, blob, offsets)
+    limit = len(name_list)
+    assert from_column.search(query, limit=limit) == from_strings.search(query, limit=limit)
+
+
+@settings(max_examples=100, deadline=None)
+@given(query=queries, name_list=st.lists(names, min_size=1, max_size=20))
+def test_the_vectorised_bounds_equal_the_kernels_bound_of_each_name(
+    query: str, name_list: list[str]
+) -> None:
+    # The uncompiled search stops at the first name whose vectorised bound is below
+    # the heap: exact equality with the kernel's own bound is what keeps it exact.
+    from quiver import fuzzy
+
+    prepared = fuzzy._prepare_query(query)
+    if prepared is None:
+        return
+    index: NameIndex[int] = NameIndex()
+    index.add(list(range(len(name_list))), name_list)
+    lengths = index._lengths.view()
+    candidates = np.flatnonzero(lengths >= prepared.length).astype(np.int64)
+    if candidates.shape[0] == 0:
+        return
+    arrays = (index._offsets.view(), lengths, index._word_start_masks.view(), index._lower.view())
+    vectorised = fuzzy._upper_bounds(
+        candidates,
+        *arrays,
+        prepared.pattern_lower,
+        prepared.pattern_bits,
+        prepared.raw_lower,
+    )
+    one_by_one = [
+        fuzzy._upper_bound(
+            arrays[3],
+            arrays[0][slot],
+            arrays[1][slot],
+            arrays[2][slot],
+            prepared.pattern_lower,
+            prepared.pattern_bits,
+            prepared.raw_lower,
+        )
+        for slot in candidates.tolist()
+    ]
+    assert vectorised.tolist() == one_by_one

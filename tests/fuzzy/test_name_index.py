@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
 from quiver.fuzzy import FuzzyMatch, NameIndex, fuzzy_score
@@ -148,3 +151,44 @@ def test_warm_up_leaves_the_module_ready_to_match() -> None:
 def test_a_limit_larger_than_the_index_returns_every_match() -> None:
     index = make_index(["alpha", "beta", "gamma"])
     assert {m.key for m in index.search("a", limit=10**9)} == {0, 1, 2}
+
+
+def test_add_utf8_rejects_offsets_that_do_not_match_the_keys() -> None:
+    index: NameIndex[int] = NameIndex()
+    blob = np.frombuffer(b"onetwo", dtype=np.uint8)
+    with pytest.raises(ValueError, match="one offset per key"):
+        index.add_utf8([1, 2], blob, np.array([0, 3], dtype=np.int64))
+    with pytest.raises(ValueError, match="outside the blob"):
+        index.add_utf8([1, 2], blob, np.array([0, 3, 7], dtype=np.int64))
+    with pytest.raises(ValueError, match="outside the blob"):
+        index.add_utf8([1, 2], blob, np.array([0, 4, 3], dtype=np.int64))
+
+
+def test_add_utf8_keeps_the_last_name_of_a_repeated_key_and_replaces_existing_ones() -> None:
+    index = make_index(["oldName"])
+    blob = np.frombuffer("newNameördnungzweite".encode(), dtype=np.uint8)
+    index.add_utf8([0, 5, 5], blob, np.array([0, 7, 15, 21], dtype=np.int64))
+    assert len(index) == 2
+    assert index.search("old") == []
+    assert [m.key for m in index.search("new")] == [0]
+    assert [m.key for m in index.search("zweite")] == [5]
+    assert index.search("ördnung") == []
+
+
+def test_a_fresh_process_matches_names_without_importing_numba_until_warm_up() -> None:
+    # A warm server's first Ctrl+T must not wait for numba (~0.35 s to import and load).
+    code = (
+        "import sys\n"
+        "from quiver import fuzzy\n"
+        "index = fuzzy.NameIndex()\n"
+        "index.add([1, 2, 3], ['getUser', 'get_user_by_id', 'setUser'])\n"
+        "before = [m.key for m in index.search('gu', limit=2)]\n"
+        "print('numba' in sys.modules, fuzzy.kernels_compiled(), before)\n"
+        "fuzzy.warm_up()\n"
+        "after = [m.key for m in index.search('gu', limit=2)]\n"
+        "print('numba' in sys.modules, fuzzy.kernels_compiled(), after)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert shown == ["False False [2, 1]", "True True [2, 1]"]

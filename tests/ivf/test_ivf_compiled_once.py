@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from quiver.ivf import jit
+from quiver import jit
 
-_REPO_SERVER = Path(jit.__file__).resolve().parents[2]
+_REPO_SERVER = Path(jit.__file__).resolve().parents[1]
 
 _BUILD = """
 import sys

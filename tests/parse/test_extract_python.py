@@ -146,7 +146,7 @@ def test_syntax_errors_still_yield_what_parses(outline) -> None:
     assert ("function", "broken.after") in found
 
 
-GENERICS = '''
+GENERICS = """
 class Stack[T]:
     def push[U: T](self, item: U) -> None: ...
 
@@ -156,7 +156,7 @@ def first[T](items: Sequence[T]) -> T:
 
 
 type Pair[K, V] = tuple[K, V]
-'''
+"""
 
 
 def test_python_generic_classes_functions_and_aliases_keep_their_type_parameters(extract) -> None:

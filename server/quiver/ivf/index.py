@@ -41,9 +41,7 @@ import numpy.typing as npt
 from quiver.embed.protocol import FloatMatrix, FloatVector
 from quiver.errors import DimensionMismatchError, IndexCorruptError, InvalidQueryError
 from quiver.ids import VectorId
-from quiver.ivf import kernels
 from quiver.ivf.errors import IndexReadOnlyError, InvalidVectorError, TrainingError
-from quiver.ivf.jit import PARALLEL_LOCK
 from quiver.ivf.kmeans import assign_to_centroids, default_nlist, default_sample_size, train_kmeans
 from quiver.ivf.state import SCAN_MODES, IndexSettings, IndexState, load_state, replay
 from quiver.ivf.storage import (
@@ -386,6 +384,8 @@ class IVFIndex:
         int8 codes are re-scored exactly; returned scores are always exact float32
         inner products. ``rerank=0`` scans the float32 vectors directly.
         """
+        from quiver.ivf import kernels  # numba: imported when first needed
+
         matrix = self._check_queries(queries)
         if k < 1:
             raise InvalidQueryError(
@@ -433,6 +433,8 @@ class IVFIndex:
             centroid_scores = read_only(matrix @ lists.centroids.T)
         else:
             centroid_scores = read_only(np.zeros((matrix.shape[0], nlist), dtype=np.float32))
+        from quiver.jit import PARALLEL_LOCK
+
         with PARALLEL_LOCK:
             scores, ids = kernels.search_many(matrix, centroid_scores, probe_count, *args)
         return scores, ids
@@ -443,6 +445,8 @@ class IVFIndex:
         Lets the text index restrict a query to the same clusters (its ``cluster_id``
         FAST field). Cost: one query × centroids product and a partial sort.
         """
+        from quiver.ivf import kernels  # numba: imported when first needed
+
         matrix = self._check_queries(query)
         if matrix.shape[0] != 1:
             raise InvalidQueryError("probe() takes one query vector.", "Call probe() per query.")
@@ -971,6 +975,8 @@ def warm_up_kernels(*, batch: bool = False) -> float:
     from a background thread, so its first search does not pay it. ``batch`` also
     loads the parallel batch kernel.
     """
+    from quiver.ivf import kernels  # numba: imported when first needed
+
     started = time.perf_counter()
     dim = 4
     vectors = read_only(np.eye(2, dim, dtype=np.float32))
@@ -987,6 +993,8 @@ def warm_up_kernels(*, batch: bool = False) -> float:
     kernels.nearest_centroids(vectors, vectors)
     if batch:
         centroid_scores = read_only(np.zeros((1, 2), dtype=np.float32))
+        from quiver.jit import PARALLEL_LOCK
+
         with PARALLEL_LOCK:
             kernels.search_many(query, centroid_scores, 1, *args, *delta, 4, 1)
     return time.perf_counter() - started

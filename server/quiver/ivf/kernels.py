@@ -17,7 +17,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from quiver.ivf.jit import kernel
+from quiver.jit import kernel
 
 # Numba-compiled helpers are typed loosely (numba supplies no stubs); the Python
 # wrappers in ``quiver.ivf.index`` are the typed API.

@@ -21,7 +21,6 @@ import numpy as np
 import numpy.typing as npt
 
 from quiver.embed.protocol import FloatMatrix
-from quiver.ivf import kernels
 from quiver.ivf.errors import TrainingError
 
 #: Above this many lists, training is two-level (coarse groups, then lists inside each).
@@ -81,6 +80,8 @@ def assign_to_centroids(
     may be a memory map, it is read block by block. The two paths may round a near
     tie differently; the index stores whichever it computed.
     """
+    from quiver.ivf import kernels  # numba: imported when first needed
+
     count = vectors.shape[0]
     if 0 < count <= SMALL_BATCH_ROWS:
         small = _read_only(np.asarray(vectors, dtype=np.float32))
@@ -105,6 +106,8 @@ def assign_to_centroids(
 
 def _seed(sample: FloatMatrix, k: int, rng: np.random.Generator) -> FloatMatrix:
     """Initial centres: k-means++ on at most 32·k rows of ``sample``."""
+    from quiver.ivf import kernels  # numba: imported when first needed
+
     count = sample.shape[0]
     pool_size = min(count, 32 * k)
     pool_rows = np.sort(rng.choice(count, size=pool_size, replace=False))
@@ -141,6 +144,8 @@ def _lloyd(
     start: FloatMatrix | None = None,
 ) -> FloatMatrix:
     """Spherical Lloyd iterations from ``start`` (default: k-means++); stops when labels settle."""
+    from quiver.ivf import kernels  # numba: imported when first needed
+
     centroids = _normalize_rows(_seed(sample, k, rng) if start is None else start)
     frozen_sample = _read_only(sample)
     previous: npt.NDArray[np.int32] | None = None

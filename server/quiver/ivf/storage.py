@@ -28,7 +28,6 @@ import numpy.typing as npt
 from quiver.embed.protocol import FloatMatrix, FloatVector
 from quiver.errors import IndexCorruptError
 from quiver.ids import SegmentOrdinal
-from quiver.ivf import kernels
 from quiver.store import ArrayFileWriter, FileEntry, data_file_name, map_array, write_array
 
 Int64Array = npt.NDArray[np.int64]
@@ -305,6 +304,8 @@ def write_lists(
             block[~in_lists] = delta.vectors[source.delta_slots[picked[~in_lists] - from_lists]]
             writers[ROLE_VECTORS].write(block)
             if int8_codes:
+                from quiver.ivf import kernels  # numba: imported when first needed
+
                 codes, scales = kernels.quantize_rows(read_only(block))
                 writers[ROLE_CODES].write(codes)
                 writers[ROLE_SCALES].write(scales)

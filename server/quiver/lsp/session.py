@@ -38,7 +38,6 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
-from quiver import fuzzy
 from quiver.catalog import SymbolRecord
 from quiver.embed.protocol import Embedder
 from quiver.engine import (
@@ -767,8 +766,6 @@ class WorkspaceSession:
                 self._watcher.watch(root)
         self._schedule_follow()
         self._listener.status_changed(state_changed=True)
-        # Load the matching kernels now, before the first Ctrl+T needs them (~0.2 s).
-        fuzzy.warm_up()
 
     def _folder(self, root: Path) -> _Folder | None:
         with self._lock:
@@ -1071,16 +1068,18 @@ def _load_default_embedder() -> Embedder:
 
 
 def _warm_up_kernels(answered: threading.Event) -> None:
-    """Load the fuzzy-matching and IVF kernels once per process, off the event loop: the
-    name matcher's first (Ctrl+T needs it first), the vector search's once the first
-    query was answered (or after a second), so they do not compete with that answer."""
+    """Load the compiled fuzzy-matching and IVF kernels once per process, off the event
+    loop, once the first query was answered (or after a second): importing numba and
+    loading its cache takes ~0.35 s of the GIL, which that answer must not wait for.
+    Until then the name matcher runs its kernels uncompiled (fast enough for the first
+    queries) and semantic search waits for the model anyway."""
     from quiver.fuzzy import warm_up
     from quiver.ivf.index import warm_up_kernels
 
     try:
+        answered.wait(WARM_CHECK_DELAY_S)
         started = time.perf_counter()
         warm_up()
-        answered.wait(WARM_CHECK_DELAY_S)
         warm_up_kernels()
         log.info("Search kernels ready in %.2f s", time.perf_counter() - started)
     except Exception:  # a failed warm-up only costs the first query the same time

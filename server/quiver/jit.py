@@ -1,4 +1,9 @@
-"""How the IVF kernels are compiled: once, cached on disk, and safe to call from many threads.
+"""How Quiver's numba kernels are compiled: once, cached on disk, safe to call from many threads.
+
+The vector index's kernels (``quiver.ivf.kernels``) and the name matcher's
+(``quiver.fuzzy``) import numba only through this module, and only when they are
+first needed: importing numba costs ~0.15 s that a warm server's first answer
+does not wait for.
 
 Where compiled code is cached (decided when this module is imported):
 
