@@ -243,3 +243,13 @@ def test_queries_embed_the_same_through_their_own_session(real_embedder: OnnxEmb
     np.testing.assert_allclose(
         real_embedder.embed_query(text), real_embedder.embed_documents([text])[0], atol=1e-5
     )
+
+
+def test_the_document_session_is_loaded_by_the_first_document_batch_only() -> None:
+    # A server that only answers queries (a reader, a warm start) never pays for it.
+    embedder = OnnxEmbedder(threads=1)
+    query = embedder.embed_query("parse a config file")
+    assert embedder._document_embedding is None
+    documents = embedder.embed_documents(["parse a config file", "open a socket"])
+    assert embedder._document_embedding is not None
+    assert float(documents[0] @ query) > 0.99

@@ -194,7 +194,7 @@ class OnnxEmbedder:
     a Suggestion) when files are missing, damaged, or fastembed cannot load them.
     Thread-safe without a lock (see the module docstring). Load costs about 0.8 s
     including the fastembed import, and ~250 MB of resident memory with both
-    sessions.
+    sessions (the document session is loaded on the first ``embed_documents``).
     """
 
     def __init__(
@@ -214,16 +214,30 @@ class OnnxEmbedder:
         self._batch_tokens = max(batch_tokens, max_tokens)
         self._model_id = model_id_for(self._files.name, max_tokens)
         verify_model_files(self._files)
-        self._text_embedding = self._load(self._threads)
         # A second, single-threaded session for queries: a ~10-token query gains
         # nothing from a second thread, and when the other core is busy (indexing,
         # other processes) waiting for it nearly doubles the latency (8.2-8.7 ms
         # p50 shared, 4.4-5.3 ms separate, under load 2-3 on 2 cores). It costs
         # ~0.3 s at load and ~100-150 MB of resident memory (ONNX Runtime prepacks
         # the weights per session); query_threads=None shares the document session.
-        self._query_embedding = (
-            self._text_embedding if query_threads is None else self._load(max(1, query_threads))
+        # The document session is made on first use: a server that only answers
+        # queries (a reader, a warm start with nothing to re-embed) never pays it.
+        self._shared_session = query_threads is None
+        self._query_embedding = self._load(
+            self._threads if query_threads is None else max(1, query_threads)
         )
+        self._document_embedding: Any = self._query_embedding if self._shared_session else None
+        self._document_lock = threading.Lock()
+
+    def _document_session(self) -> Any:
+        """The multi-threaded session for documents, loaded on the first batch (~0.3 s)."""
+        session = self._document_embedding
+        if session is None:
+            with self._document_lock:
+                if self._document_embedding is None:
+                    self._document_embedding = self._load(self._threads)
+                session = self._document_embedding
+        return session
 
     def _load(self, threads: int) -> Any:
         fastembed, model_source, pooling_type = _import_fastembed()
@@ -292,7 +306,7 @@ class OnnxEmbedder:
         return self._max_tokens
 
     def _run(self, texts: list[str], *, session: Any = None) -> FloatMatrix:
-        embedding = self._text_embedding if session is None else session
+        embedding = self._document_session() if session is None else session
         rows = list(embedding.embed(texts, batch_size=len(texts)))
         return np.asarray(np.stack(rows), dtype=np.float32)
 
