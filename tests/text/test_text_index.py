@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from text_fixtures import documents, make_symbol, names
@@ -454,3 +455,29 @@ def test_searches_from_other_threads_see_whole_updates_only(open_index: Opener) 
             thread.join()
     assert failures == []
     assert index.num_docs() == 40
+
+
+def test_a_writer_killed_inside_a_commit_does_not_block_the_next_writers_commit(
+    open_index: Opener, tmp_path: Path
+) -> None:
+    """A commit writes its files (registered in .managed.json first), then renames
+    meta.json. Killed in between, it leaves a ``<segment>.<opstamp>.del`` that the
+    next writer's first delete would create again: that commit must not fail."""
+    first = open_index("killed")
+    first.add(_http_corpus())
+    first.commit()
+    first.close()
+    committed_meta = (tmp_path / "killed" / "meta.json").read_bytes()
+    interrupted = open_index("killed")
+    interrupted.delete_symbols([SymbolId(1)])
+    interrupted.commit()
+    interrupted.close()
+    assert any(p.suffix == ".del" for p in (tmp_path / "killed").iterdir())
+    (tmp_path / "killed" / "meta.json").write_bytes(committed_meta)  # as if killed here
+
+    again = open_index("killed")
+    assert again.num_docs() == len(_http_corpus())
+    again.delete_symbols([SymbolId(1)])
+    again.commit()
+    assert again.num_docs() == len(_http_corpus()) - 1
+    assert "parseHttpHeader" not in names(again, "parseHttpHeader")

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 import time
@@ -70,6 +71,8 @@ from quiver.symbols import Symbol, SymbolKind
 from quiver.text import schema as fields
 from quiver.text.delta import Delta, Snapshot, Write
 from quiver.text.query import Filters, PreparedQuery, QueryBuilder
+
+log = logging.getLogger(__name__)
 
 #: Our own marker file in the index directory.
 FORMAT_FILE: Final = "quiver-text.json"
@@ -686,8 +689,17 @@ def _check_format_file(directory: Path) -> None:
 def _take_writer(
     directory: Path, index: tantivy.Index, heap_bytes: int, threads: int
 ) -> tantivy.IndexWriter:
+    """Take the writer lock, then delete what an interrupted writer left behind.
+
+    A writer killed inside a commit leaves the files it had started (a segment, a
+    ``<segment>.<opstamp>.del``) registered but unused by ``meta.json``. The next
+    writer numbers its operations from the last commit again, so its commit would
+    try to create that very ``.del`` file and fail with ``FileAlreadyExists``;
+    Tantivy's garbage collection removes exactly those files (it never touches
+    what the last commit uses).
+    """
     try:
-        return index.writer(heap_size=heap_bytes, num_threads=threads)
+        writer = index.writer(heap_size=heap_bytes, num_threads=threads)
     except ValueError as error:
         if "LockBusy" in str(error):
             raise IndexLockedError(
@@ -697,6 +709,11 @@ def _take_writer(
                 "the lock is released as soon as that process exits.",
             ) from error
         raise _open_error(directory, error) from error
+    try:
+        writer.garbage_collect_files()
+    except ValueError as error:  # a file in use elsewhere stays; the next commit retries
+        log.warning("Could not clean up the text index in %s: %s", directory, error)
+    return writer
 
 
 def _open_error(directory: Path, error: ValueError) -> IndexFormatError | IndexCorruptError:
