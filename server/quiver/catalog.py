@@ -365,6 +365,11 @@ class SymbolTable:
         """An independent table sharing the immutable snapshot (copies the overlay only)."""
         return SymbolTable(self._base, dict(self._added), set(self._removed))
 
+    @property
+    def overlay_size(self) -> int:
+        """Records added or replaced plus ids removed since the snapshot (what memory holds)."""
+        return len(self._added) + len(self._removed)
+
     def parts_for_save(
         self,
     ) -> tuple[CatalogSnapshot | None, npt.NDArray[np.int64], list[SymbolRecord]]:

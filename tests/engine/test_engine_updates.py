@@ -202,3 +202,40 @@ def test_a_lazy_reindex_that_finds_another_model_re_embeds_everything(
         assert (status.files, status.symbols, status.dim) == (4, symbols + 1, 48)
     finally:
         reopened.close()
+
+
+def test_a_flush_rebases_the_catalog_so_its_overlay_does_not_grow_with_every_edit(
+    engine: VectorSearchEngine, polyglot_tree: Path
+) -> None:
+    source = polyglot_tree / "ui" / "debounce.ts"
+    original = source.read_text()
+    for round_ in range(5):
+        for edit in range(10):
+            buffer = original + f"\nexport function edited{round_}x{edit}(): void {{}}\n"
+            engine.update_file(source, text=buffer, durable=False)
+        assert engine._catalog.symbols.overlay_size > 0
+        assert engine.flush() is True
+        # The snapshot just written is the catalog's base now: nothing left in memory.
+        assert engine._catalog.symbols.overlay_size == 0
+        latest = f"edited{round_}x9"
+        assert [r.name for r in engine.workspace_symbols(latest, limit=1)] == [latest]
+        stale = f"edited{round_}x8"  # replaced by the next edit of the buffer
+        assert all(r.name != stale for r in engine.workspace_symbols(stale, limit=5))
+    assert engine.consistency_problems() == []
+
+
+def test_an_edit_between_the_copy_and_its_save_keeps_the_overlay_until_the_next_flush(
+    engine: VectorSearchEngine, polyglot_tree: Path
+) -> None:
+    source = polyglot_tree / "ui" / "debounce.ts"
+    engine.update_file(source, text=source.read_text() + "\nexport function one(): void {}\n")
+    with engine._update_lock:
+        copy = engine._commit_indexes()
+    later = source.read_text() + "\nexport function two(): void {}\n"
+    engine.update_file(source, text=later, durable=False)
+    engine._write_catalog(copy)  # written, but the live catalog has moved on
+    assert [r.name for r in engine.workspace_symbols("two", limit=1)] == ["two"]
+    assert engine._catalog.symbols.overlay_size > 0
+    assert engine.flush() is True
+    assert engine._catalog.symbols.overlay_size == 0
+    assert [r.name for r in engine.workspace_symbols("two", limit=1)] == ["two"]
