@@ -38,11 +38,13 @@ import numpy.typing as npt
 
 from quiver.errors import IndexCorruptError, IndexFormatError
 from quiver.ids import SymbolId
+from quiver.numeric import distinct
 from quiver.store.atomic import atomic_write_bytes
 from quiver.symbols import Position, Range, Symbol, SymbolKind
 
-#: Version 1 was a zlib-compressed JSON document; 2 is the columnar snapshot.
-CATALOG_FORMAT_VERSION: Final = 2
+#: Version 1 was a zlib-compressed JSON document; 2 the columnar snapshot; 3 the compact
+#: one (narrow integers, raw hashes, containers and signature templates stored once).
+CATALOG_FORMAT_VERSION: Final = 3
 CATALOG_FILE: Final = "catalog.qcat"
 #: What version 1 wrote: found alone, the cache predates this format and is rebuilt.
 _LEGACY_FILE: Final = "catalog.json.z"
@@ -50,9 +52,15 @@ _MAGIC: Final = b"QVRCATLG"
 # magic, format version, header length, body length, CRC-32 of header + body
 _PREFIX: Final = struct.Struct("<8sIIQI")
 _ALIGN: Final = 8
-# Per symbol, int32: kind, file row, range (4), selection range (4).
+# Per symbol: kind, file row, range (4), selection range (4); uint16 when every value
+# fits (the usual case), else int32.
 _INT_COLUMNS: Final = 10
-_TEXT_COLUMNS: Final = ("name", "container", "signature", "content_hash")
+#: Containers and signatures repeat (a class's methods share one container; many
+#: signatures differ only by the name): each distinct value is stored once, and a
+#: signature without its name (``signature.name_at`` says where it goes back).
+_SHARED_COLUMNS: Final = ("container", "signature")
+_HASH_BYTES: Final = 16  # content hashes are 128-bit blake2b digests
+_NAME_NOT_CUT: Final = 0xFFFF  # signature.name_at when the name is not cut out
 #: SymbolKind by value: a dict look-up is much cheaper than calling the enum.
 _KINDS: Final[dict[int, SymbolKind]] = {kind.value: kind for kind in SymbolKind}
 _REBUILD: Final = "Run `quiver index --rebuild PATH` to rebuild the index from the sources."
@@ -110,11 +118,11 @@ class _TextColumn:
 
     __slots__ = ("_blob", "_offsets", "_text", "blob", "offsets")
 
-    def __init__(self, blob: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64]) -> None:
+    def __init__(self, blob: npt.NDArray[np.uint8], offsets: npt.NDArray[Any]) -> None:
         self.blob, self.offsets = blob, offsets  # as stored, for ``Catalog.save``
         self._blob = blob
         # A memoryview indexes to Python ints several times faster than numpy scalars.
-        self._offsets = offsets.data.cast("B").cast("q")
+        self._offsets = _int_view(offsets)
         # An ASCII blob (the usual case) is decoded once into a str whose character
         # offsets are its byte offsets: slicing it is cheaper than decoding each value,
         # and costs one byte per character, as the blob does.
@@ -171,20 +179,36 @@ class CatalogSnapshot:
             sections = {
                 name: self._section(base, entry) for name, entry in header["sections"].items()
             }
-            self.ids: npt.NDArray[np.int64] = sections["ids"]
-            self._ints: npt.NDArray[np.int32] = sections["ints"].reshape(-1, _INT_COLUMNS)
-            self._id_view = self.ids.data.cast("B").cast("q")
-            self._int_view = sections["ints"].data.cast("B").cast("i")
-            self._text = {
+            # Ids may be stored as uint32; the engine computes with int64 (a 4-byte copy).
+            self.ids: npt.NDArray[np.int64] = sections["ids"].astype(np.int64)
+            self._ints: npt.NDArray[Any] = sections["ints"].reshape(-1, _INT_COLUMNS)
+            self._id_view = _int_view(self.ids)
+            self._int_view = _int_view(sections["ints"])
+            self._names = _TextColumn(sections["name.blob"], sections["name.offsets"])
+            self._shared = {
                 column: _TextColumn(sections[f"{column}.blob"], sections[f"{column}.offsets"])
-                for column in _TEXT_COLUMNS
+                for column in _SHARED_COLUMNS
             }
-            self._file_symbols: npt.NDArray[np.int64] = sections["file_symbols"]
+            self._shared_rows = {
+                column: _int_view(sections[f"{column}.index"]) for column in _SHARED_COLUMNS
+            }
+            self._name_at = _int_view(sections["signature.name_at"])
+            self._hashes = memoryview(sections["content_hash"].data.cast("B"))
+            self._file_symbols: npt.NDArray[Any] = sections["file_symbols"]
+            self.sections = sections  # as stored, for ``Catalog.save``
             self.files: list[list[Any]] = header["files"]
             self.languages: list[str] = header["languages"]
         except (KeyError, TypeError, ValueError) as error:
             raise _corrupt(path, f"it is malformed ({error!r})") from error
         if self.ids.shape[0] != self.count or self._ints.shape[0] != self.count:
+            raise _corrupt(path, "its columns disagree on the number of symbols")
+        for column in _SHARED_COLUMNS:
+            rows = sections[f"{column}.index"]
+            if rows.shape[0] != self.count or (
+                self.count and int(rows.max()) >= sections[f"{column}.offsets"].shape[0] - 1
+            ):
+                raise _corrupt(path, f"its {column} column points outside its values")
+        if len(self._hashes) != self.count * _HASH_BYTES or len(self._name_at) != self.count:
             raise _corrupt(path, "its columns disagree on the number of symbols")
 
     def _section(self, base: int, entry: list[Any]) -> npt.NDArray[Any]:
@@ -202,18 +226,20 @@ class CatalogSnapshot:
         first = row * _INT_COLUMNS
         kind, file_row, a, b, c, d, e, f, g, h = self._int_view[first : first + _INT_COLUMNS]
         path, language = self.files[file_row][0], self.languages[self.files[file_row][1]]
-        text = self._text
+        name = self._names.value(row)
+        template = self._shared["signature"].value(self._shared_rows["signature"][row])
+        at = self._name_at[row]
         return SymbolRecord(
             id=SymbolId(self._id_view[row]),
-            name=text["name"].value(row),
+            name=name,
             kind=_KINDS[kind],
-            container=text["container"].value(row),
-            signature=text["signature"].value(row),
+            container=self._shared["container"].value(self._shared_rows["container"][row]),
+            signature=template if at == _NAME_NOT_CUT else template[:at] + name + template[at:],
             range=Range(Position(a, b), Position(c, d)),
             selection_range=Range(Position(e, f), Position(g, h)),
             path=path,
             language=language,
-            content_hash=text["content_hash"].value(row),
+            content_hash=self._hashes[row * _HASH_BYTES : (row + 1) * _HASH_BYTES].hex(),
         )
 
     def file_records(self) -> dict[str, FileRecord]:
@@ -233,13 +259,20 @@ class CatalogSnapshot:
 
     @property
     def numbers(self) -> npt.NDArray[np.int32]:
-        """The ``(count, 10)`` int32 columns: kind, file row, range, selection range."""
-        return self._ints
+        """The ``(count, 10)`` columns as int32: kind, file row, range, selection range."""
+        return self._ints.astype(np.int32)
 
-    def text_column(self, column: str) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-        """A text column as stored: its UTF-8 blob and ``count + 1`` offsets."""
-        text = self._text[column]
-        return text.blob, text.offsets
+    def name_column(self) -> tuple[npt.NDArray[np.uint8], npt.NDArray[Any]]:
+        """The names as stored: one UTF-8 blob and ``count + 1`` offsets into it."""
+        return self._names.blob, self._names.offsets
+
+    def shared_column(
+        self, column: str
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[Any], npt.NDArray[Any]]:
+        """A column of shared values as stored: distinct values (blob, offsets) and the
+        row of each symbol's value among them."""
+        values = self._shared[column]
+        return values.blob, values.offsets, self.sections[f"{column}.index"]
 
 
 class SymbolTable:
@@ -326,8 +359,9 @@ class SymbolTable:
             if self._added:
                 keep = ~np.isin(base.ids[rows], np.fromiter(self._added, dtype=np.int64))
                 rows = rows[keep]
-            blob, offsets = base.text_column("name")
+            blob, offsets = base.name_column()
             ids = base.ids[rows].tolist()
+            offsets = offsets.astype(np.int64)
             if rows.shape[0] == base.count:
                 if not self._added:
                     return ids, blob, offsets
@@ -495,7 +529,7 @@ class Catalog:
             )
             file_symbols.extend(int(i) for i in file.symbol_ids)
         sections = self._symbol_sections(file_row)
-        sections["file_symbols"] = np.asarray(file_symbols, dtype="<i8")
+        sections["file_symbols"] = _narrow(np.asarray(file_symbols, dtype=np.int64), "<u4", "<i8")
         body = bytearray()
         layout: dict[str, list[Any]] = {}
         for name, array in sections.items():
@@ -547,34 +581,42 @@ class Catalog:
         )
         ids = np.concatenate(id_parts)
         order = np.argsort(ids, kind="stable")
+        old = snapshot if snapshot is not None and rows.size else None
         sections: dict[str, npt.NDArray[Any]] = {
-            "ids": ids[order].astype("<i8"),
-            "ints": np.concatenate(number_parts)[order].astype("<i4").reshape(-1),
+            "ids": _narrow(ids[order], "<u4", "<i8"),
+            "ints": _narrow(np.concatenate(number_parts)[order].reshape(-1), "<u2", "<i4"),
         }
-        for column in _TEXT_COLUMNS:
-            encoded = [getattr(r, column).encode("utf-8", "surrogatepass") for r in added]
-            added_lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-            blobs: list[npt.NDArray[np.uint8]] = []
-            starts: list[npt.NDArray[np.int64]] = []
-            lengths: list[npt.NDArray[np.int64]] = []
-            base_size = 0
-            if snapshot is not None and rows.size:
-                blob, offsets = snapshot.text_column(column)
-                blobs.append(blob)
-                starts.append(offsets[rows])
-                lengths.append(offsets[rows + 1] - offsets[rows])
-                base_size = blob.size
-            blobs.append(np.frombuffer(b"".join(encoded), dtype=np.uint8))
-            added_starts = np.zeros(len(encoded), dtype=np.int64)
-            if len(encoded) > 1:
-                np.cumsum(added_lengths[:-1], out=added_starts[1:])
-            starts.append(base_size + added_starts)
-            lengths.append(added_lengths)
-            blob, offsets = _gather(
-                np.concatenate(blobs), np.concatenate(starts)[order], np.concatenate(lengths)[order]
-            )
-            sections[f"{column}.offsets"] = offsets
-            sections[f"{column}.blob"] = blob
+        # Names: one UTF-8 blob, in id order.
+        encoded = [r.name.encode("utf-8", "surrogatepass") for r in added]
+        blobs: list[npt.NDArray[np.uint8]] = []
+        starts: list[npt.NDArray[np.int64]] = []
+        lengths: list[npt.NDArray[np.int64]] = []
+        if old is not None:
+            blob, offsets = old.name_column()
+            blobs.append(blob)
+            starts.append(offsets[rows].astype(np.int64))
+            lengths.append((offsets[rows + 1] - offsets[rows]).astype(np.int64))
+        _append_encoded(encoded, blobs, starts, lengths)
+        blob, offsets = _gather(
+            np.concatenate(blobs), np.concatenate(starts)[order], np.concatenate(lengths)[order]
+        )
+        sections["name.blob"], sections["name.offsets"] = blob, _narrow(offsets, "<u4", "<i8")
+        # Containers and signature templates: each distinct value once.
+        cut = [_cut_name(r.signature, r.name) for r in added]
+        added_values = {
+            "container": [r.container for r in added],
+            "signature": [template for template, _ in cut],
+        }
+        for column in _SHARED_COLUMNS:
+            stored = old.shared_column(column) if old is not None else None
+            sections.update(_shared_sections(column, stored, rows, added_values[column], order))
+        name_at = [np.asarray([at for _, at in cut], dtype=np.int64)]
+        hashes = [_hash_bytes([r.content_hash for r in added])]
+        if old is not None:
+            name_at.insert(0, old.sections["signature.name_at"][rows].astype(np.int64))
+            hashes.insert(0, old.sections["content_hash"].reshape(-1, _HASH_BYTES)[rows])
+        sections["signature.name_at"] = np.concatenate(name_at)[order].astype("<u2")
+        sections["content_hash"] = np.concatenate(hashes)[order].reshape(-1)
         return sections
 
     @staticmethod
@@ -643,6 +685,112 @@ def _gather(
     # Position k of the output comes from its segment's start plus k's offset into it.
     positions = np.arange(total, dtype=np.int64) + np.repeat(starts - offsets[:-1], lengths)
     return blob[positions], offsets
+
+
+def _int_view(array: npt.NDArray[Any]) -> memoryview[int]:
+    """A memoryview of an integer array that indexes to Python ints (faster than numpy)."""
+    item_format: Any = array.dtype.char  # "H", "I", "i", "q"...: what memoryview reads
+    return array.data.cast("B").cast(item_format)
+
+
+def _narrow(values: npt.NDArray[Any], narrow: str, wide: str) -> npt.NDArray[Any]:
+    """``values`` as the ``narrow`` unsigned dtype when every value fits, else ``wide``."""
+    limit = np.iinfo(np.dtype(narrow)).max
+    if values.size == 0 or (int(values.min()) >= 0 and int(values.max()) <= limit):
+        return values.astype(narrow)
+    return values.astype(wide)
+
+
+def _append_encoded(
+    encoded: list[bytes],
+    blobs: list[npt.NDArray[np.uint8]],
+    starts: list[npt.NDArray[np.int64]],
+    lengths: list[npt.NDArray[np.int64]],
+) -> None:
+    """Add byte strings to the (blobs, starts, lengths) parts that ``_gather`` reads."""
+    base_size = sum(blob.size for blob in blobs)
+    added_lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    added_starts = np.zeros(len(encoded), dtype=np.int64)
+    if len(encoded) > 1:
+        np.cumsum(added_lengths[:-1], out=added_starts[1:])
+    blobs.append(np.frombuffer(b"".join(encoded), dtype=np.uint8))
+    starts.append(base_size + added_starts)
+    lengths.append(added_lengths)
+
+
+def _shared_sections(
+    column: str,
+    stored: tuple[npt.NDArray[np.uint8], npt.NDArray[Any], npt.NDArray[Any]] | None,
+    rows: npt.NDArray[np.int64],
+    added: list[str],
+    order: npt.NDArray[np.intp],
+) -> dict[str, npt.NDArray[Any]]:
+    """A shared-value column: the distinct values still used (the stored ones the kept
+    ``rows`` use, in their stored order, then new ones) and each symbol's value row."""
+    blobs: list[npt.NDArray[np.uint8]] = []
+    starts: list[npt.NDArray[np.int64]] = []
+    lengths: list[npt.NDArray[np.int64]] = []
+    value_rows: list[npt.NDArray[np.int64]] = []
+    known: dict[bytes, int] = {}
+    stored_count = 0
+    if stored is not None:
+        blob, offsets, index = stored
+        kept = index[rows].astype(np.int64)
+        used = distinct(kept)
+        used_starts = offsets[used].astype(np.int64)
+        used_lengths = offsets[used + 1].astype(np.int64) - used_starts
+        blobs.append(blob)
+        starts.append(used_starts)
+        lengths.append(used_lengths)
+        value_rows.append(np.searchsorted(used, kept).astype(np.int64))
+        stored_count = int(used.shape[0])
+        if added:  # new values that equal a stored one reuse it
+            raw = blob.tobytes()
+            known = {
+                raw[start : start + length]: row
+                for row, (start, length) in enumerate(
+                    zip(used_starts.tolist(), used_lengths.tolist(), strict=True)
+                )
+            }
+    new_values: list[bytes] = []
+    added_rows = np.empty(len(added), dtype=np.int64)
+    for position, value in enumerate(added):
+        encoded = value.encode("utf-8", "surrogatepass")
+        row = known.get(encoded)
+        if row is None:
+            row = known[encoded] = stored_count + len(new_values)
+            new_values.append(encoded)
+        added_rows[position] = row
+    value_rows.append(added_rows)
+    _append_encoded(new_values, blobs, starts, lengths)
+    values, offsets = _gather(
+        np.concatenate(blobs), np.concatenate(starts), np.concatenate(lengths)
+    )
+    return {
+        f"{column}.blob": values,
+        f"{column}.offsets": _narrow(offsets, "<u4", "<i8"),
+        f"{column}.index": np.concatenate(value_rows)[order].astype("<u4"),
+    }
+
+
+def _cut_name(signature: str, name: str) -> tuple[str, int]:
+    """The signature with its first occurrence of the name cut out, and where it was
+    (``_NAME_NOT_CUT`` when it does not occur): ``def (self)`` is shared by many."""
+    at = signature.find(name) if name else -1
+    if at < 0 or at >= _NAME_NOT_CUT:
+        return signature, _NAME_NOT_CUT
+    return signature[:at] + signature[at + len(name) :], at
+
+
+def _hash_bytes(hashes: list[str]) -> npt.NDArray[np.uint8]:
+    """128-bit hex digests as a ``(len(hashes), 16)`` byte matrix."""
+    try:
+        raw = b"".join(bytes.fromhex(digest) for digest in hashes)
+    except ValueError as error:
+        raise ValueError(f"a content hash is not hexadecimal: {error}") from None
+    if len(raw) != len(hashes) * _HASH_BYTES:
+        raise ValueError("content hashes must be 128-bit hex digests (32 hex digits)")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, _HASH_BYTES)
 
 
 def _corrupt(path: Path, why: str) -> IndexCorruptError:

@@ -148,7 +148,7 @@ def run_indexer(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("file_size_limit", [60_000, 300_000, 700_000])
+@pytest.mark.parametrize("file_size_limit", [60_000, 300_000, 500_000])
 def test_a_full_disk_while_indexing_is_a_clear_error_and_the_next_run_completes(
     tmp_path: Path, file_size_limit: int
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,59 @@ def test_any_sequence_of_changes_and_saves_loads_back_exactly(
             i: catalog.symbols.get(i) for i in catalog.symbols
         }
         assert name_pairs(loaded) == name_pairs(catalog)
+
+
+texts = st.text(
+    st.characters(codec=None, exclude_categories=()), max_size=12
+)  # any code point, lone surrogates included
+records_strategy = st.lists(
+    st.tuples(
+        texts.filter(bool),  # name
+        st.sampled_from(["", "pkg.mod", "pkg.mod.Klass", "ünï.cödé"]) | texts,  # container
+        st.sampled_from(["{name}", "def {name}(self)", "x{name}{name}", "no name here"])
+        | texts,  # signature template ({name} is replaced by the name)
+        st.integers(0, 70_000),  # a line: past 65,535 the numbers are stored wide
+        st.booleans(),  # a large id (past 2^32: ids stored wide)
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=records_strategy, second=records_strategy)
+def test_records_of_any_content_load_back_exactly_across_saves(
+    first: list[tuple[str, str, str, int, bool]], second: list[tuple[str, str, str, int, bool]]
+) -> None:
+    """Containers and signatures are stored once per distinct value and signatures
+    without their name: whatever the text, a record comes back as it went in, also
+    when a later save mixes stored rows with new ones."""
+
+    def build(
+        rows: list[tuple[str, str, str, int, bool]], first_id: int, path: str
+    ) -> list[SymbolRecord]:
+        built = []
+        for offset, (name, container, signature, line, large) in enumerate(rows):
+            symbol_id = first_id + offset + (1 << 33 if large else 0)
+            built.append(
+                replace(
+                    record(symbol_id, name, path, line=line),
+                    container=container,
+                    signature=signature.replace("{name}", name),
+                )
+            )
+        return built
+
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        catalog = Catalog()
+        one = build(first, 1, "a.py")
+        catalog.put_file(FileRecord("a.py", "python", 1, 1, "h"), one)
+        catalog.save(folder)
+        loaded = Catalog.load(folder)
+        assert loaded.symbols_of("a.py") == one
+        two = build(second, 1000, "b.py")
+        loaded.put_file(FileRecord("b.py", "python", 1, 1, "h"), two)
+        loaded.save(folder)
+        again = Catalog.load(folder)
+        assert again.symbols_of("a.py") == one
+        assert again.symbols_of("b.py") == two
