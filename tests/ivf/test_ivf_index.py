@@ -647,3 +647,27 @@ def test_verify_accepts_a_change_log_that_grew_after_this_generation(
     reader.verify()  # its generation's prefix of the log is intact
     assert reader.refresh()
     reader.verify()
+
+
+def test_the_next_writer_deletes_what_the_last_generation_retained(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    """A compaction keeps the files it replaced for readers still switching; the next
+    writer start removes them (a rebuilt 100k index left 158 MB of old change log behind),
+    while a reader that mapped them before keeps answering."""
+    index = _trained(tmp_path / "ivf", rng)
+    extra = unit_vectors(rng, 50, DIM)
+    index.add_with_ids(extra, np.arange(50, dtype=np.int64) * 10 + 7)
+    index.commit()
+    index.compact()
+    index.commit()
+    retained = read_manifest(tmp_path / "ivf").retain
+    assert retained and all((tmp_path / "ivf" / name).exists() for name in retained)
+    reader = IVFIndex.open(tmp_path / "ivf")
+    expected = reader.search(extra[:3], 5)[1].tolist()
+    index.close()
+    with IVFIndex.open(tmp_path / "ivf", writable=True):
+        assert not any((tmp_path / "ivf" / name).exists() for name in retained)
+    assert reader.search(extra[:3], 5)[1].tolist() == expected
+    reopened = IVFIndex.open(tmp_path / "ivf")
+    assert reopened.search(extra[:3], 5)[1].tolist() == expected

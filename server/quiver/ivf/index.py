@@ -267,8 +267,9 @@ class IVFIndex:
         centroids, offsets, ids up to 8 MiB; see ``verify`` for the rest); replays the
         change log. Raises ``ManifestMissingError`` (no index), ``IndexFormatError``,
         ``DimensionMismatchError``, ``ModelMismatchError``, ``IndexCorruptError``, and
-        with ``writable=True`` ``WriterLockedError``. A writer also deletes files no
-        generation needs and cuts off change-log bytes a crashed writer never published.
+        with ``writable=True`` ``WriterLockedError``. A writer also deletes files the
+        published generation does not use (what it retained for readers of the one
+        before included) and cuts off change-log bytes a crashed writer never published.
         Cost: memory maps, no bulk read: ~milliseconds even for 1M vectors.
         """
         lock: WriterLock | None = None
@@ -281,7 +282,10 @@ class IVFIndex:
                 manifest = read_manifest(directory, kind=INDEX_KIND, format_version=FORMAT_VERSION)
                 check_identity(manifest, dim=dim, model_id=model_id)
                 if lock is not None:
-                    collect_garbage(directory, files_to_keep(manifest))
+                    # A new writer also drops what the last generation retained for
+                    # readers then switching to it: they have switched, or map the old
+                    # files already (a deleted file stays readable through its mapping).
+                    collect_garbage(directory, manifest.file_names())
                 try:
                     return cls(directory, manifest, lock=lock, stamp=stamp)
                 except FileNotFoundError as error:
