@@ -189,9 +189,12 @@ class CatalogSnapshot:
                 column: _TextColumn(sections[f"{column}.blob"], sections[f"{column}.offsets"])
                 for column in _SHARED_COLUMNS
             }
-            self._shared_rows = {
-                column: _int_view(sections[f"{column}.index"]) for column in _SHARED_COLUMNS
-            }
+            self._containers, self._signatures = (
+                self._shared["container"],
+                self._shared["signature"],
+            )
+            self._container_rows = _int_view(sections["container.index"])
+            self._signature_rows = _int_view(sections["signature.index"])
             self._name_at = _int_view(sections["signature.name_at"])
             self._hashes = memoryview(sections["content_hash"].data.cast("B"))
             self._file_symbols: npt.NDArray[Any] = sections["file_symbols"]
@@ -227,13 +230,13 @@ class CatalogSnapshot:
         kind, file_row, a, b, c, d, e, f, g, h = self._int_view[first : first + _INT_COLUMNS]
         path, language = self.files[file_row][0], self.languages[self.files[file_row][1]]
         name = self._names.value(row)
-        template = self._shared["signature"].value(self._shared_rows["signature"][row])
+        template = self._signatures.value(self._signature_rows[row])
         at = self._name_at[row]
         return SymbolRecord(
             id=SymbolId(self._id_view[row]),
             name=name,
             kind=_KINDS[kind],
-            container=self._shared["container"].value(self._shared_rows["container"][row]),
+            container=self._containers.value(self._container_rows[row]),
             signature=template if at == _NAME_NOT_CUT else template[:at] + name + template[at:],
             range=Range(Position(a, b), Position(c, d)),
             selection_range=Range(Position(e, f), Position(g, h)),
