@@ -128,9 +128,7 @@ def _prepared(name: str, sources: list[tuple[str, Path]], target_symbols: int) -
     print()
     info = {"files": report.files_seen, "symbols": report.symbols_total}
     marker.write_text(json.dumps(info))
-    return Prepared(
-        root, cache_dir, info["files"], info["symbols"], time.perf_counter() - started
-    )
+    return Prepared(root, cache_dir, info["files"], info["symbols"], time.perf_counter() - started)
 
 
 def open_engine(root: Path, cache_dir: Path, embedder: Embedder) -> VectorSearchEngine:

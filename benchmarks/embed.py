@@ -101,7 +101,6 @@ def cpu_timed(function: Callable[[], Any]) -> tuple[float, float, Any]:
     return time.perf_counter() - wall, time.process_time() - cpu, value
 
 
-
 def query_latencies(embedder: OnnxEmbedder, iterations: int) -> list[float]:
     """Milliseconds per ``embed_query`` call on short queries, after a warm-up."""
     for query in QUERIES * 4:

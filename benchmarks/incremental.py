@@ -48,7 +48,6 @@ TARGET_FILE = "stdlib/json/decoder.py"
 TARGET_FUNCTION = "JSONArray"
 
 
-
 def summary(values_ms: list[float]) -> dict[str, float]:
     return {
         "n": len(values_ms),

@@ -528,9 +528,11 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     raw_orig: Int32Array,
     limit: int,
     sorted_bounds: npt.NDArray[np.float64],
-) -> tuple[Int64Array, npt.NDArray[np.float64]]:
+    budget: int,
+) -> tuple[Int64Array, npt.NDArray[np.float64], bool]:
     """The candidate slots that score at least the ``limit``-th best score, and
-    their scores (ties at that score included, in candidate order).
+    their scores (ties at that score included, in candidate order), and whether
+    the scan finished.
 
     A min-heap holds the best ``limit`` scores seen so far; a candidate whose
     upper bound (a function of its length alone) is below the heap's minimum
@@ -538,14 +540,14 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     most names, and this is what keeps them fast. When ``sorted_bounds`` is not
     empty, candidates come in descending order of those bounds (``_upper_bounds``)
     and the scan stops at the first one below the heap's minimum: what keeps the
-    uncompiled kernel fast enough for a first query.
+    uncompiled kernel fast enough for a first query. A ``budget`` of 0 or more
+    stops the scan after that many alignments, unfinished (what the result then
+    holds is not the answer): the uncompiled kernel's bound on its own cost.
     """
     count = candidates.shape[0]
     scores = np.full(count, _NO_MATCH, dtype=np.float64)
     m = q_lower.shape[0]
-    longest = 1
-    for t in range(count):
-        longest = max(longest, lengths[candidates[t]])
+    longest = max(1, int(lengths.max())) if lengths.shape[0] else 1  # scratch per name
     prev_row = np.empty(longest, dtype=np.int64)
     cur_row = np.empty(longest, dtype=np.int64)
     lo = np.empty(max(m, 1), dtype=np.int64)
@@ -554,8 +556,16 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     # More slots than candidates could never fill, so a huge limit costs nothing.
     heap = np.full(max(min(limit, count), 1), _NO_MATCH, dtype=np.float64)
     stop_early = sorted_bounds.shape[0] == count
+    visited = count
+    aligned = 0
+    complete = True
     for t in range(count):
         if stop_early and sorted_bounds[t] < heap[0]:
+            visited = t
+            break
+        if aligned == budget:
+            visited = t
+            complete = False
             break
         slot = candidates[t]
         n = lengths[slot]
@@ -563,6 +573,7 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
         bound = _upper_bound(lower, start, n, word_start_masks[slot], q_lower, q_bits, raw_lower)
         if bound < heap[0]:
             continue
+        aligned += 1
         dp, _ = _align(
             lower,
             orig,
@@ -586,18 +597,18 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
             _heap_replace_min(heap, score)
     threshold = max(heap[0], _NO_MATCH / 2)
     kept = 0
-    for t in range(count):
+    for t in range(visited):
         if scores[t] >= threshold:
             kept += 1
     kept_slots = np.empty(kept, dtype=np.int64)
     kept_scores = np.empty(kept, dtype=np.float64)
     k = 0
-    for t in range(count):
+    for t in range(visited):
         if scores[t] >= threshold:
             kept_slots[k] = candidates[t]
             kept_scores[k] = scores[t]
             k += 1
-    return kept_slots, kept_scores
+    return kept_slots, kept_scores, complete
 
 
 def _positions_of(  # noqa: PLR0917 - numba kernels take flat positional arrays
@@ -697,6 +708,10 @@ class _Kernels(NamedTuple):
 
 
 _NO_BOUNDS = np.zeros(0, dtype=np.float64)
+#: Alignments the uncompiled kernel does per search before it hands the search to the
+#: compiled ones (loading them if need be): ~30-60 µs each in Python, so a first query
+#: costs at most ~0.1 s of Python before that fallback (~0.35 s, once).
+UNCOMPILED_ALIGNMENTS = 2_000
 
 
 def _compiled_kernels() -> _Kernels:
@@ -816,7 +831,7 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
     offsets = np.zeros(1, dtype=np.int64)
     lengths = np.array([lower.shape[0]], dtype=np.int32)
     kernels = _ACTIVE.kernels
-    kept, scores = kernels.score_top(
+    kept, scores, _ = kernels.score_top(
         slot,
         offsets,
         lengths,
@@ -831,6 +846,7 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
         prepared.raw_orig,
         1,
         _NO_BOUNDS,
+        -1,
     )
     if kept.shape[0] == 0:
         return None
@@ -884,6 +900,7 @@ def warm_up() -> None:
             prepared.raw_orig,
             1,
             _NO_BOUNDS,
+            -1,
         )
         kernels.positions_of(
             slot, slot, lengths, lower, orig, bonus, prepared.pattern_lower, prepared.pattern_orig
@@ -1058,8 +1075,16 @@ class NameIndex(Generic[K]):
             bonus = self._bonus.view()
             offsets = self._offsets.view()
             word_start_masks = self._word_start_masks.view()
+            arrays = (offsets, lengths, word_start_masks, lower, orig, bonus)
+            query_arrays = (
+                prepared.pattern_lower,
+                prepared.pattern_orig,
+                prepared.pattern_bits,
+                prepared.raw_lower,
+                prepared.raw_orig,
+            )
             kernels = _ACTIVE.kernels
-            bounds = _NO_BOUNDS
+            found = None
             if not kernels.compiled:
                 # Uncompiled, every skipped name still costs Python: visit the names by
                 # descending bound and stop where none left can reach the top ``limit``.
@@ -1074,23 +1099,23 @@ class NameIndex(Generic[K]):
                     prepared.raw_lower,
                 )
                 order = np.argsort(-bounds, kind="stable")
-                candidates, bounds = candidates[order], bounds[order]
-            candidates, scores = kernels.score_top(
-                candidates,
-                offsets,
-                lengths,
-                word_start_masks,
-                lower,
-                orig,
-                bonus,
-                prepared.pattern_lower,
-                prepared.pattern_orig,
-                prepared.pattern_bits,
-                prepared.raw_lower,
-                prepared.raw_orig,
-                limit,
-                bounds,
-            )
+                found = kernels.score_top(
+                    candidates[order],
+                    *arrays,
+                    *query_arrays,
+                    limit,
+                    bounds[order],
+                    UNCOMPILED_ALIGNMENTS,
+                )
+                if not found[2]:
+                    # Too many names to align in Python (a weak best match): loading
+                    # the compiled kernels now (~0.35 s) costs less than going on.
+                    warm_up()
+                    kernels = _ACTIVE.kernels
+                    found = None
+            if found is None:
+                found = kernels.score_top(candidates, *arrays, *query_arrays, limit, _NO_BOUNDS, -1)
+            candidates, scores, _ = found
             order = self._rank(candidates, scores)[:limit]
             candidates = candidates[order]
             ranked_scores = scores[order].tolist()

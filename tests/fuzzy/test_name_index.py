@@ -192,3 +192,24 @@ def test_a_fresh_process_matches_names_without_importing_numba_until_warm_up() -
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert shown == ["False False [2, 1]", "True True [2, 1]"]
+
+
+def test_a_search_too_big_for_the_uncompiled_kernels_is_answered_by_the_compiled_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Uncompiled, a search gives up after UNCOMPILED_ALIGNMENTS names and loads the
+    # compiled kernels rather than spend seconds of Python on a weak best match.
+    from quiver import fuzzy
+
+    monkeypatch.setattr(fuzzy, "UNCOMPILED_ALIGNMENTS", 3)
+    names = [f"{prefix}_handler_{number}" for prefix in ("read", "load") for number in range(60)]
+    index = make_index(names)
+    found = index.search("rh", limit=20)
+    assert fuzzy.kernels_compiled()
+    expected = sorted(
+        (-score, len(name), name, key)
+        for key, name in enumerate(names)
+        if (scored := fuzzy_score("rh", name)) is not None
+        for score in [scored[0]]
+    )[:20]
+    assert [(-m.score, len(names[m.key]), names[m.key], m.key) for m in found] == expected
