@@ -45,9 +45,10 @@ name (all its characters; the characters on its word starts). A search
 discards in one vectorised step every name lacking a query character, then a
 kernel keeps the best ``limit`` scores in a min-heap and skips aligning any
 name whose upper bound cannot reach them. The kernels are compiled by numba
-(cached on disk) once ``warm_up`` has run, and run as plain Python before:
-importing numba and loading its cache takes ~0.35 s, which a warm server's
-first answer must not wait for. No LSP import here: the engine and the CLI use
+(cached on disk) once ``warm_up`` has run; before, a search computes the same
+scores in numpy, by batches of names (``_score_batches``): importing numba and
+loading its cache takes ~0.35 s, which a warm server's first answer must not
+wait for. No LSP import here: the engine and the CLI use
 this module directly.
 """
 
@@ -274,11 +275,11 @@ def _word_start_bonus(
 
 
 # --- the alignment kernels ------------------------------------------------------------------
-# Plain Python over flat numpy buffers, compiled by numba (``_compiled_kernels``):
-# a process runs them as they are until the compiled versions are loaded (see
-# ``warm_up``), so that a warm server's first Ctrl+T does not wait ~0.35 s for
-# numba to import and load its cache. Both run the same code: the results are
-# the same, only the speed differs.
+# Plain Python over flat numpy buffers, compiled by numba (``_compiled_kernels``)
+# in ``warm_up``. Until then a process runs them as they are where little work is
+# done (``fuzzy_score``, the positions of the returned names) and scores a search's
+# candidates with ``_score_batches`` (numpy), so that a warm server's first Ctrl+T
+# does not wait ~0.35 s for numba to import and load its cache.
 # The kernels read names straight out of the flat buffers (``start`` + ``n``)
 # instead of slicing them: a slice per name costs reference counting that
 # dominated the run time of short queries.
@@ -527,22 +528,15 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     raw_lower: Int32Array,
     raw_orig: Int32Array,
     limit: int,
-    sorted_bounds: npt.NDArray[np.float64],
-    budget: int,
-) -> tuple[Int64Array, npt.NDArray[np.float64], bool]:
+) -> tuple[Int64Array, npt.NDArray[np.float64]]:
     """The candidate slots that score at least the ``limit``-th best score, and
-    their scores (ties at that score included, in candidate order), and whether
-    the scan finished.
+    their scores (ties at that score included, in candidate order).
 
     A min-heap holds the best ``limit`` scores seen so far; a candidate whose
     upper bound (a function of its length alone) is below the heap's minimum
     cannot enter the result, so its alignment is skipped. Short queries match
-    most names, and this is what keeps them fast. When ``sorted_bounds`` is not
-    empty, candidates come in descending order of those bounds (``_upper_bounds``)
-    and the scan stops at the first one below the heap's minimum: what keeps the
-    uncompiled kernel fast enough for a first query. A ``budget`` of 0 or more
-    stops the scan after that many alignments, unfinished (what the result then
-    holds is not the answer): the uncompiled kernel's bound on its own cost.
+    most names, and this is what keeps them fast. Uncompiled, ``_score_batches``
+    computes the same in numpy instead.
     """
     count = candidates.shape[0]
     scores = np.full(count, _NO_MATCH, dtype=np.float64)
@@ -555,25 +549,13 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
     pred = np.empty((1, 1), dtype=np.int32)
     # More slots than candidates could never fill, so a huge limit costs nothing.
     heap = np.full(max(min(limit, count), 1), _NO_MATCH, dtype=np.float64)
-    stop_early = sorted_bounds.shape[0] == count
-    visited = count
-    aligned = 0
-    complete = True
     for t in range(count):
-        if stop_early and sorted_bounds[t] < heap[0]:
-            visited = t
-            break
-        if aligned == budget:
-            visited = t
-            complete = False
-            break
         slot = candidates[t]
         n = lengths[slot]
         start = offsets[slot]
         bound = _upper_bound(lower, start, n, word_start_masks[slot], q_lower, q_bits, raw_lower)
         if bound < heap[0]:
             continue
-        aligned += 1
         dp, _ = _align(
             lower,
             orig,
@@ -597,18 +579,18 @@ def _score_top(  # noqa: PLR0917 - numba kernels take flat positional arrays
             _heap_replace_min(heap, score)
     threshold = max(heap[0], _NO_MATCH / 2)
     kept = 0
-    for t in range(visited):
+    for t in range(count):
         if scores[t] >= threshold:
             kept += 1
     kept_slots = np.empty(kept, dtype=np.int64)
     kept_scores = np.empty(kept, dtype=np.float64)
     k = 0
-    for t in range(visited):
+    for t in range(count):
         if scores[t] >= threshold:
             kept_slots[k] = candidates[t]
             kept_scores[k] = scores[t]
             k += 1
-    return kept_slots, kept_scores, complete
+    return kept_slots, kept_scores
 
 
 def _positions_of(  # noqa: PLR0917 - numba kernels take flat positional arrays
@@ -699,19 +681,156 @@ def _upper_bounds(  # noqa: PLR0917 - mirrors the kernels' flat arguments
     return np.asarray(bound, dtype=np.float64)
 
 
+#: Names per batch of the uncompiled search: the first batch, then doubling.
+_FIRST_BATCH = 256
+# The numpy tables are int32 (half the memory traffic of the kernel's int64): scores
+# stay within a few thousand, so "unreachable" can be -2^30, and cells above half of
+# that were reached by some alignment.
+_NEG32 = -(1 << 30)
+_REACHED = _NEG32 // 2
+#: A batch is split by name length (rows are padded to the longest of their group):
+#: with names of ~14 characters on average and a few of 80, one table per batch would
+#: be mostly padding.
+_WIDTHS = (8, 16, 32, 64, 128)
+
+
+def _score_batches(  # noqa: PLR0917 - mirrors the kernels' flat arguments
+    candidates: Int64Array,
+    offsets: Int64Array,
+    lengths: Int32Array,
+    word_start_masks: UInt64Array,
+    lower: Int32Array,
+    orig: Int32Array,
+    bonus: Int8Array,
+    query: _Query,
+    limit: int,
+) -> tuple[Int64Array, npt.NDArray[np.float64]]:
+    """What ``_score_top`` returns (the same slots, in candidate order, and scores),
+    computed in numpy: the search of a process whose compiled kernels are not loaded yet.
+
+    Candidates are scored in batches by descending upper bound (``_upper_bounds``),
+    each batch's alignment tables at once, one numpy step per (query character, name
+    position); the scan stops when no name left can reach the ``limit``-th score.
+    A few milliseconds for most queries on 100,000 names, tens for the worst.
+    """
+    bounds = _upper_bounds(
+        candidates,
+        offsets,
+        lengths,
+        word_start_masks,
+        lower,
+        query.pattern_lower,
+        query.pattern_bits,
+        query.raw_lower,
+    )
+    order = np.argsort(-bounds, kind="stable")
+    ranked, ranked_bounds = candidates[order], bounds[order]
+    scores = np.full(ranked.shape[0], _NO_MATCH, dtype=np.float64)
+    keep = max(min(limit, ranked.shape[0]), 1)
+    threshold = _NO_MATCH
+    done, size = 0, _FIRST_BATCH
+    while done < ranked.shape[0] and ranked_bounds[done] >= threshold:
+        batch = ranked[done : done + size]
+        batch_scores = np.empty(batch.shape[0], dtype=np.float64)
+        group = np.searchsorted(np.asarray(_WIDTHS), lengths[batch])
+        for width in numeric.distinct(group).tolist():
+            members = np.flatnonzero(group == width)
+            batch_scores[members] = _score_batch(
+                batch[members], offsets, lengths, lower, orig, bonus, query
+            )
+        scores[done : done + batch.shape[0]] = batch_scores
+        done += batch.shape[0]
+        size *= 2
+        if done >= keep:
+            threshold = float(np.partition(scores[:done], done - keep)[done - keep])
+    threshold = max(threshold, _NO_MATCH / 2)
+    kept = np.flatnonzero(scores >= threshold)
+    # Back in candidate order, as the kernel returns them.
+    by_candidate = np.sort(order[kept], kind="stable")
+    position = np.empty(ranked.shape[0], dtype=np.int64)
+    position[order] = np.arange(ranked.shape[0])
+    return candidates[by_candidate], scores[position[by_candidate]]
+
+
+def _score_batch(  # noqa: PLR0917 - mirrors the kernels' flat arguments
+    slots: Int64Array,
+    offsets: Int64Array,
+    lengths: Int32Array,
+    lower: Int32Array,
+    orig: Int32Array,
+    bonus: Int8Array,
+    query: _Query,
+) -> npt.NDArray[np.float64]:
+    """``_align`` + ``_name_bonus`` of each slot's name, for many names at once.
+
+    Rows are names, padded to the longest with code -1 (never a query character).
+    The recurrence is the kernel's, a column at a time: a match extends the cell
+    left of it (consecutive), or follows a gap from the best cell at least two to
+    the left, charged flat when it lands on a word start (a running maximum) or
+    per skipped character otherwise (a running maximum of ``cell + position``).
+    Unreachable cells hold ``_NEG32``-ish values, never above ``_REACHED``.
+    """
+    n = lengths[slots].astype(np.int64)
+    width = int(n.max())
+    places = np.arange(width, dtype=np.int64)
+    inside = places < n[:, None]
+    index = np.where(inside, offsets[slots][:, None] + places, 0)
+    name_lower = np.where(inside, lower[index], -1)
+    name_orig = np.where(inside, orig[index], -1)
+    name_bonus = np.where(inside, bonus[index], 0).astype(np.int32)
+    q_lower, q_orig = query.pattern_lower, query.pattern_orig
+    m = q_lower.shape[0]
+    neg = np.int32(_NEG32)
+    places = places.astype(np.int32)
+
+    def gain_of(i: int) -> npt.NDArray[np.int32]:
+        return np.asarray(MATCH + CASE * (name_orig == q_orig[i]), dtype=np.int32)
+
+    row = np.where(name_lower == q_lower[0], gain_of(0) + FIRST_CHAR_MULTIPLIER * name_bonus, neg)
+    word_start = name_bonus > 0
+    consecutive_bonus = np.maximum(name_bonus, CONSECUTIVE)
+    for i in range(1, m):
+        gain = gain_of(i)
+        consecutive = np.full_like(row, neg)
+        consecutive[:, 1:] = row[:, :-1]
+        consecutive = np.where(consecutive > _REACHED, consecutive + gain + consecutive_bonus, neg)
+        flat = np.full_like(row, neg)
+        extended = np.full_like(row, neg)
+        if width > 2:
+            flat[:, 2:] = np.maximum.accumulate(row, axis=1)[:, :-2]
+            # max over k <= j-2 of row[k] + GAP_EXTENSION * (j-2-k), as the kernel's
+            # decaying maximum: GAP_EXTENSION * (j-2) + max(row[k] - GAP_EXTENSION * k)
+            decayed = np.maximum.accumulate(row - GAP_EXTENSION * places, axis=1)[:, :-2]
+            extended[:, 2:] = decayed + GAP_EXTENSION * places[:-2]
+        gapped = np.where(
+            word_start,
+            np.where(flat > _REACHED, flat + gain + name_bonus + GAP_START, neg),
+            np.where(extended > _REACHED, extended + gain + GAP_START, neg),
+        )
+        row = np.where(name_lower == q_lower[i], np.maximum(consecutive, gapped), neg)
+    best = row.max(axis=1)
+    scores = best.astype(np.float64) - LENGTH_PENALTY * (n - m)
+    raw_lower, raw_orig = query.raw_lower, query.raw_orig
+    r = raw_lower.shape[0]
+    prefix = (name_lower[:, :m] == q_lower).all(axis=1)
+    if r <= width:
+        raw_prefix = (n >= r) & (name_lower[:, :r] == raw_lower).all(axis=1)
+        exact = raw_prefix & (n == r)
+        exact_case = exact & (name_orig[:, :r] == raw_orig).all(axis=1)
+    else:
+        raw_prefix = exact = exact_case = np.zeros(slots.shape[0], dtype=np.bool_)
+    scores += np.where(prefix | raw_prefix, PREFIX, 0.0)
+    scores += np.where(exact, EXACT, 0.0)
+    scores += np.where(exact_case, EXACT_CASE, 0.0)
+    return np.where(best > _REACHED, scores, _NO_MATCH)
+
+
 class _Kernels(NamedTuple):
     """The two entry points of the alignment, as plain Python or compiled."""
 
     score_top: Any
     positions_of: Any
     compiled: bool
-
-
-_NO_BOUNDS = np.zeros(0, dtype=np.float64)
-#: Alignments the uncompiled kernel does per search before it hands the search to the
-#: compiled ones (loading them if need be): ~30-60 µs each in Python, so a first query
-#: costs at most ~0.1 s of Python before that fallback (~0.35 s, once).
-UNCOMPILED_ALIGNMENTS = 2_000
 
 
 def _compiled_kernels() -> _Kernels:
@@ -831,7 +950,7 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
     offsets = np.zeros(1, dtype=np.int64)
     lengths = np.array([lower.shape[0]], dtype=np.int32)
     kernels = _ACTIVE.kernels
-    kept, scores, _ = kernels.score_top(
+    kept, scores = kernels.score_top(
         slot,
         offsets,
         lengths,
@@ -845,8 +964,6 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
         prepared.raw_lower,
         prepared.raw_orig,
         1,
-        _NO_BOUNDS,
-        -1,
     )
     if kept.shape[0] == 0:
         return None
@@ -899,8 +1016,6 @@ def warm_up() -> None:
             prepared.raw_lower,
             prepared.raw_orig,
             1,
-            _NO_BOUNDS,
-            -1,
         )
         kernels.positions_of(
             slot, slot, lengths, lower, orig, bonus, prepared.pattern_lower, prepared.pattern_orig
@@ -1075,47 +1190,29 @@ class NameIndex(Generic[K]):
             bonus = self._bonus.view()
             offsets = self._offsets.view()
             word_start_masks = self._word_start_masks.view()
-            arrays = (offsets, lengths, word_start_masks, lower, orig, bonus)
-            query_arrays = (
-                prepared.pattern_lower,
-                prepared.pattern_orig,
-                prepared.pattern_bits,
-                prepared.raw_lower,
-                prepared.raw_orig,
-            )
             kernels = _ACTIVE.kernels
-            found = None
-            if not kernels.compiled:
-                # Uncompiled, every skipped name still costs Python: visit the names by
-                # descending bound and stop where none left can reach the top ``limit``.
-                bounds = _upper_bounds(
+            if kernels.compiled:
+                candidates, scores = kernels.score_top(
                     candidates,
                     offsets,
                     lengths,
                     word_start_masks,
                     lower,
+                    orig,
+                    bonus,
                     prepared.pattern_lower,
+                    prepared.pattern_orig,
                     prepared.pattern_bits,
                     prepared.raw_lower,
-                )
-                order = np.argsort(-bounds, kind="stable")
-                found = kernels.score_top(
-                    candidates[order],
-                    *arrays,
-                    *query_arrays,
+                    prepared.raw_orig,
                     limit,
-                    bounds[order],
-                    UNCOMPILED_ALIGNMENTS,
                 )
-                if not found[2]:
-                    # Too many names to align in Python (a weak best match): loading
-                    # the compiled kernels now (~0.35 s) costs less than going on.
-                    warm_up()
-                    kernels = _ACTIVE.kernels
-                    found = None
-            if found is None:
-                found = kernels.score_top(candidates, *arrays, *query_arrays, limit, _NO_BOUNDS, -1)
-            candidates, scores, _ = found
+            else:
+                # Uncompiled: the same scores in numpy, by batches of names.
+                candidates, scores = _score_batches(
+                    candidates, offsets, lengths, word_start_masks, lower, orig, bonus,
+                    prepared, limit,
+                )  # fmt: skip
             order = self._rank(candidates, scores)[:limit]
             candidates = candidates[order]
             ranked_scores = scores[order].tolist()

@@ -194,22 +194,30 @@ def test_a_fresh_process_matches_names_without_importing_numba_until_warm_up() -
     assert shown == ["False False [2, 1]", "True True [2, 1]"]
 
 
-def test_a_search_too_big_for_the_uncompiled_kernels_is_answered_by_the_compiled_ones(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Uncompiled, a search gives up after UNCOMPILED_ALIGNMENTS names and loads the
-    # compiled kernels rather than spend seconds of Python on a weak best match.
+def test_the_uncompiled_search_answers_exactly_what_the_compiled_one_does() -> None:
+    # Many names, so that the numpy search runs several batches and stops early, and
+    # queries of every kind: prefixes, abbreviations, weak scattered matches, ties.
     from quiver import fuzzy
 
-    monkeypatch.setattr(fuzzy, "UNCOMPILED_ALIGNMENTS", 3)
-    names = [f"{prefix}_handler_{number}" for prefix in ("read", "load") for number in range(60)]
+    rng = random.Random(11)
+    words = ["get", "set", "user", "http", "Server", "request", "parse", "json", "id", "x2"]
+    names = [
+        rng.choice(["", "_", "__"])
+        + rng.choice(["_", ""]).join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+        for _ in range(6_000)
+    ]
     index = make_index(names)
-    found = index.search("rh", limit=20)
-    assert fuzzy.kernels_compiled()
-    expected = sorted(
-        (-score, len(name), name, key)
-        for key, name in enumerate(names)
-        if (scored := fuzzy_score("rh", name)) is not None
-        for score in [scored[0]]
-    )[:20]
-    assert [(-m.score, len(names[m.key]), names[m.key], m.key) for m in found] == expected
+    queries = ["g", "gu", "gur", "usr", "hs", "HSR", "parse_json", "pj", "x", "rqst", "_", "s2"]
+    queries += ["".join(rng.sample("getuserhttpsrv", 3)) for _ in range(20)]
+    active = fuzzy._ACTIVE
+    fuzzy.warm_up()
+    compiled = active.kernels
+    try:
+        for query in queries:
+            for limit in (1, 7, 100):
+                active.kernels = active.plain
+                uncompiled = index.search(query, limit=limit)
+                active.kernels = compiled
+                assert uncompiled == index.search(query, limit=limit), (query, limit)
+    finally:
+        active.kernels = compiled
