@@ -1071,8 +1071,8 @@ def _warm_up_kernels(answered: threading.Event) -> None:
     """Load the compiled fuzzy-matching and IVF kernels once per process, off the event
     loop, once the first query was answered (or after a second): importing numba and
     loading its cache takes ~0.35 s of the GIL, which that answer must not wait for.
-    Until then the name matcher runs its kernels uncompiled (fast enough for the first
-    queries) and semantic search waits for the model anyway."""
+    Until then the name matcher scores in numpy (fast enough for the first queries) and
+    semantic search waits for the model anyway."""
     from quiver.fuzzy import warm_up
     from quiver.ivf.index import warm_up_kernels
 
