@@ -262,14 +262,19 @@ def test_cache_clean_removes_one_workspace_or_all_of_them(tmp_path: Path) -> Non
         (cache_dir_for(root.resolve(), cache_root) / "catalog").mkdir(exist_ok=True)
     keep = cache_root / "not-a-quiver-cache"
     keep.mkdir()
+    for compiled in ("startup", "numba"):  # code caches every process rebuilds
+        (cache_root / compiled).mkdir()
+        (cache_root / compiled / "cached").write_bytes(b"code")
     first = quiver("cache", "clean", roots[0], "--cache-dir", cache_root)
     assert first.code == 0, first.err
     assert not cache_dir_for(roots[0].resolve(), cache_root).exists()
     assert cache_dir_for(roots[1].resolve(), cache_root).exists()
+    assert (cache_root / "startup").is_dir()  # one workspace's clean leaves them
     everything = quiver("cache", "clean", "--all", "--cache-dir", cache_root)
     assert everything.code == 0, everything.err
     assert not cache_dir_for(roots[1].resolve(), cache_root).exists()
-    assert keep.is_dir()  # only directories that are workspace indexes are touched
+    assert not (cache_root / "startup").exists() and not (cache_root / "numba").exists()
+    assert keep.is_dir()  # only workspace indexes and Quiver's code caches are touched
     assert "Nothing to remove" in quiver("cache", "clean", "--all", "--cache-dir", cache_root).out
 
 

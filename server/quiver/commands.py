@@ -65,7 +65,11 @@ def add_engine_commands(subparsers: Any) -> None:
     )
     target = clean.add_mutually_exclusive_group(required=True)
     target.add_argument("path", type=Path, nargs="?", help="workspace root")
-    target.add_argument("--all", action="store_true", help="every workspace's index")
+    target.add_argument(
+        "--all",
+        action="store_true",
+        help="every workspace's index, and the start-up caches beside them",
+    )
     clean.add_argument("--cache-dir", type=Path, default=None, help="cache root directory")
     clean.set_defaults(handler=run_cache_clean)
 
@@ -233,6 +237,10 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Folders under the cache root that are not indexes but caches of compiled code.
+STARTUP_CACHES = ("startup", "numba")
+
+
 def run_cache_clean(args: argparse.Namespace) -> int:
     from quiver.store.lock import WriterLock
     from quiver.workspace import cache_dir_for, default_cache_root, is_workspace_cache
@@ -242,6 +250,9 @@ def run_cache_clean(args: argparse.Namespace) -> int:
         targets = (
             sorted(p for p in root.iterdir() if is_workspace_cache(p)) if root.is_dir() else []
         )
+        # What every process rebuilds by itself when it is gone: the bytecode of the LSP
+        # library's classes, and numba's compiled kernels where Quiver put them.
+        targets += [root / name for name in STARTUP_CACHES if (root / name).is_dir()]
     else:
         targets = [cache_dir_for(args.path.resolve(), args.cache_dir)]
     busy: list[tuple[Path, int | None]] = []
