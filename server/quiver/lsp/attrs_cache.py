@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 STALE_ENTRIES = 16
 _MAGIC = b"QVRATTRS"
 _FORMAT = 1
+# Code objects are only valid for the interpreter whose bytecode magic wrote them.
+_HEADER = _MAGIC + _FORMAT.to_bytes(4, "little") + importlib.util.MAGIC_NUMBER
 # The compile() of this module must produce exactly what attrs' own call does:
 # compile() inherits the __future__ flags of the module that calls it.
 _FUTURE_FEATURES = tuple(
@@ -93,12 +95,11 @@ class CompileCache:
         unused = len(self._table.keys() - self._used.keys())
         if self.misses + unused <= STALE_ENTRIES and (self._table or not self.misses):
             return False
-        header = _MAGIC + _FORMAT.to_bytes(4, "little") + importlib.util.MAGIC_NUMBER
         from quiver.store.atomic import atomic_write_bytes
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            payload = header + marshal.dumps(self._used)
+            payload = _HEADER + marshal.dumps(self._used)
             atomic_write_bytes(self.path, payload, sync_directory=False)
         except (OSError, ValueError) as error:  # a read-only cache only costs start-up time
             log.debug("Could not save the attrs bytecode cache %s: %s", self.path, error)
@@ -111,11 +112,10 @@ def _load(path: Path) -> dict[str, types.CodeType]:
         data = path.read_bytes()
     except OSError:
         return {}
-    header = _MAGIC + _FORMAT.to_bytes(4, "little") + importlib.util.MAGIC_NUMBER
-    if not data.startswith(header):
+    if not data.startswith(_HEADER):
         return {}
     try:
-        table = marshal.loads(data[len(header) :])
+        table = marshal.loads(data[len(_HEADER) :])
     except (EOFError, ValueError, TypeError):
         return {}
     if not isinstance(table, dict):
