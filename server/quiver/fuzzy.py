@@ -944,13 +944,19 @@ def fuzzy_score(query: str, name: str) -> tuple[float, tuple[int, ...]] | None:
     prepared = _prepare_query(query)
     if prepared is None:
         return None
+    return _score_one(_ACTIVE.kernels, prepared, name)
+
+
+def _score_one(
+    kernels: _Kernels, prepared: _Query, name: str
+) -> tuple[float, tuple[int, ...]] | None:
+    """``fuzzy_score`` of a prepared query with the given kernels."""
     lower, orig, bonus = _prepared_name(name)
     if lower.shape[0] < prepared.length:
         return None
     slot = np.zeros(1, dtype=np.int64)
     offsets = np.zeros(1, dtype=np.int64)
     lengths = np.array([lower.shape[0]], dtype=np.int32)
-    kernels = _ACTIVE.kernels
     kept, scores = kernels.score_top(
         slot,
         offsets,
@@ -998,29 +1004,9 @@ def warm_up() -> None:
             return
         kernels = _compiled_kernels()
         # One call of each entry point loads (or compiles) its machine code.
-        lower, orig, bonus = _prepared_name("warmUp")
         prepared = _prepare_query("wu")
         assert prepared is not None
-        slot = np.zeros(1, dtype=np.int64)
-        lengths = np.array([lower.shape[0]], dtype=np.int32)
-        kernels.score_top(
-            slot,
-            slot,
-            lengths,
-            np.full(1, np.iinfo(np.uint64).max, dtype=np.uint64),
-            lower,
-            orig,
-            bonus,
-            prepared.pattern_lower,
-            prepared.pattern_orig,
-            prepared.pattern_bits,
-            prepared.raw_lower,
-            prepared.raw_orig,
-            1,
-        )
-        kernels.positions_of(
-            slot, slot, lengths, lower, orig, bonus, prepared.pattern_lower, prepared.pattern_orig
-        )
+        _score_one(kernels, prepared, "warmUp")
         _ACTIVE.compiled = _ACTIVE.kernels = kernels
 
 
