@@ -874,6 +874,8 @@ class _ActiveKernels:
 
 
 _ACTIVE = _ActiveKernels()
+#: Longest name ``_rank`` compares in numpy, one column per character.
+_RANK_COLUMNS = 64
 
 
 # --- the query ------------------------------------------------------------------------------
@@ -1228,12 +1230,22 @@ class NameIndex(Generic[K]):
         Large groups of equal scores are common (a workspace has thousands of
         ``__init__``), so the whole sort runs in numpy: names are compared by
         their code points (as Python compares strings), one column per
-        character position of the longest name among the slots.
+        character position of the longest name among the slots. Past
+        ``_RANK_COLUMNS`` characters (a generated or minified name) the names are
+        compared as strings instead, rather than sorting on that many columns.
         """
         lengths = self._lengths.view()[slots]
         columns: list[npt.NDArray[np.generic]] = [self._key_values.view()[slots]]
         width = int(lengths.max()) if slots.shape[0] else 0
-        if width:
+        if width > _RANK_COLUMNS:
+            orig, offsets = self._orig.view(), self._offsets.view()
+            names = [
+                orig[start : start + n].tobytes().decode("utf-32-le", "surrogatepass")
+                for start, n in zip(offsets[slots].tolist(), lengths.tolist(), strict=True)
+            ]
+            rank_of = {name: rank for rank, name in enumerate(sorted(set(names)))}
+            columns.append(np.fromiter(map(rank_of.__getitem__, names), np.int64, len(names)))
+        elif width:
             orig = self._orig.view()
             places = np.arange(width, dtype=np.int64)
             positions = self._offsets.view()[slots][:, None] + places

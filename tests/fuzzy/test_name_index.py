@@ -221,3 +221,14 @@ def test_the_uncompiled_search_answers_exactly_what_the_compiled_one_does() -> N
                 assert uncompiled == index.search(query, limit=limit), (query, limit)
     finally:
         active.kernels = compiled
+
+
+def test_ties_between_very_long_names_are_ranked_by_name_as_between_short_ones() -> None:
+    # Past 64 characters the ranking compares names as strings, not column by column.
+    stem = "generated_" * 10  # 100 characters
+    names = [stem + "zeta", stem + "alpha", stem + "mu_é", stem + "alpha", stem + "Beta"]
+    index = make_index(names)
+    found = index.search("generated", limit=len(names))
+    order = [(-m.score, len(names[m.key]), names[m.key], m.key) for m in found]
+    assert order == sorted(order)
+    assert len(found) == len(names)
