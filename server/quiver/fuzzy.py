@@ -1055,7 +1055,7 @@ class NameIndex(Generic[K]):
     ~37 bytes of arrays and a dict entry per name; names are kept as code
     points only, never as Python strings. ``add`` costs O(added characters)
     amortised, and ``add_utf8`` builds from a column of UTF-8 names without a
-    Python string per name (~50 ms per 100,000 names); ``remove`` is O(removed)
+    Python string per name (~0.08 s per 100,000 names); ``remove`` is O(removed)
     and compacts the buffers (O(total)) once removed names outnumber live ones.
     Safe to call from several threads (one lock; the kernels hold it while they
     run, typically well under a millisecond).
@@ -1105,7 +1105,7 @@ class NameIndex(Generic[K]):
         ``surrogatepass`` writes them).
 
         What a catalog column holds: no Python string is made per name, so a
-        warm start indexes 100,000 names in ~50 ms. Raises ``ValueError`` when
+        warm start indexes 100,000 names in ~0.08 s. Raises ``ValueError`` when
         ``offsets`` does not hold ``len(keys) + 1`` ascending positions inside ``blob``.
         """
         if offsets.shape[0] != len(keys) + 1:
