@@ -355,39 +355,36 @@ class SymbolTable:
         names are appended."""
         base = self._base
         ids: list[int] = []
-        pieces: list[npt.NDArray[np.uint8]] = []
+        blobs: list[npt.NDArray[np.uint8]] = []
+        starts: list[npt.NDArray[np.int64]] = []
         lengths: list[npt.NDArray[np.int64]] = []
         if base is not None:
             rows = self._live_base_rows()
             if self._added:
                 keep = ~np.isin(base.ids[rows], np.fromiter(self._added, dtype=np.int64))
                 rows = rows[keep]
-            blob, offsets = base.name_column()
+            blob, stored_offsets = base.name_column()
+            offsets = stored_offsets.astype(np.int64)
             ids = base.ids[rows].tolist()
-            offsets = offsets.astype(np.int64)
-            if rows.shape[0] == base.count:
-                if not self._added:
-                    return ids, blob, offsets
-                pieces.append(blob[offsets[0] : offsets[-1]])
-                lengths.append(np.diff(offsets))
-            else:
-                starts, row_lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
-                total = int(row_lengths.sum())
-                begins = np.zeros(rows.shape[0], dtype=np.int64)
-                np.cumsum(row_lengths[:-1], out=begins[1:])
-                gather = np.arange(total, dtype=np.int64) + np.repeat(starts - begins, row_lengths)
-                pieces.append(blob[gather])
-                lengths.append(row_lengths)
+            if rows.shape[0] == base.count and not self._added:
+                return ids, blob, offsets
+            blobs.append(blob)
+            starts.append(offsets[rows])
+            lengths.append(offsets[rows + 1] - offsets[rows])
         if self._added:
             ids.extend(int(i) for i in self._added)
             added = self._added.values()
-            encoded = [record.name.encode("utf-8", "surrogatepass") for record in added]
-            pieces.append(np.frombuffer(b"".join(encoded), dtype=np.uint8))
-            lengths.append(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)))
-        all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
-        offsets = np.zeros(all_lengths.shape[0] + 1, dtype=np.int64)
-        np.cumsum(all_lengths, out=offsets[1:])
-        blob = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
+            _append_encoded(
+                [record.name.encode("utf-8", "surrogatepass") for record in added],
+                blobs,
+                starts,
+                lengths,
+            )
+        if not blobs:
+            return ids, np.zeros(0, dtype=np.uint8), np.zeros(1, dtype=np.int64)
+        blob, offsets = _gather(
+            np.concatenate(blobs), np.concatenate(starts), np.concatenate(lengths)
+        )
         return ids, blob, offsets
 
     def add(self, record: SymbolRecord) -> None:
