@@ -29,14 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
+from quiver.api import IndexProgress
+from quiver.embed.embedder import Embedder
 from quiver.embed.model import (
     DEFAULT_MAX_TOKENS,
     default_model_files,
     load_default_embedder,
     model_id_for,
 )
-from quiver.embed.protocol import Embedder, FloatMatrix, FloatVector
-from quiver.engine import EngineOptions, IndexProgress, VectorSearchEngine
+from quiver.engine import EngineOptions, VectorSearchEngine
+from quiver.numeric import FloatMatrix, FloatVector
 from quiver.parse import discover, parse_files
 
 HERE = Path(__file__).resolve().parent

@@ -39,8 +39,9 @@ from typing import Any
 
 from bench_stats import percentile
 from bench_workspace import HERE, BenchmarkEmbedder, open_engine, prepared_workspace
+from quiver.api import SearchQuery
 from quiver.embed.text import symbol_text
-from quiver.engine import SearchQuery, VectorSearchEngine
+from quiver.engine import VectorSearchEngine
 from quiver.parse import extract_symbols
 
 RESULTS = HERE / "results" / "incremental.json"
@@ -210,7 +211,7 @@ async def server_edits(
 
 def link_server_cache(prepared_cache: Path, root: Path) -> None:
     """Point the server's default cache location for ``root`` at the prepared cache."""
-    from quiver.workspace import workspace_key
+    from quiver.cache_paths import workspace_key
 
     cache_root = prepared_cache.parent / "server-cache-root"
     cache_root.mkdir(exist_ok=True)

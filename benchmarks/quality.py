@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from quiver.api import SearchQuery, SearchResult
 from quiver.embed.model import load_default_embedder
-from quiver.engine import EngineOptions, SearchQuery, SearchResult, VectorSearchEngine
+from quiver.engine import EngineOptions, VectorSearchEngine
 from quiver.fusion import classify_query, reciprocal_rank_fusion
 from quiver.ids import VectorId
 

@@ -29,9 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from bench_stats import percentile
+from quiver.api import SearchQuery
+from quiver.embed.embedder import Embedder
 from quiver.embed.model import load_default_embedder
-from quiver.embed.protocol import Embedder, FloatMatrix, FloatVector
-from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
+from quiver.engine import EngineOptions, VectorSearchEngine
+from quiver.numeric import FloatMatrix, FloatVector
 from quiver.parse import discover, parse_files
 
 HERE = Path(__file__).parent

@@ -249,7 +249,7 @@ def test_while_another_process_writes_status_names_it_and_index_refuses(
 
 
 def test_cache_clean_removes_one_workspace_or_all_of_them(tmp_path: Path) -> None:
-    from quiver.workspace import cache_dir_for
+    from quiver.cache_paths import cache_dir_for
 
     cache_root = tmp_path / "caches"
     roots = []

@@ -49,10 +49,24 @@ from typing import Literal
 
 import numpy as np
 
+from quiver.api import (
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    SEARCH_MODES,
+    EngineStatus,
+    IndexProgress,
+    IndexReport,
+    Role,
+    SearchQuery,
+    SearchResponse,
+    SearchResult,
+    UpdateReport,
+)
+from quiver.cache_paths import cache_dir_for
 from quiver.catalog import Catalog, FileRecord, SymbolRecord
 from quiver.embed.batch import embed_symbols
 from quiver.embed.cache import EmbeddingCache
-from quiver.embed.protocol import Embedder
+from quiver.embed.embedder import Embedder
 from quiver.embed.text import SYMBOL_TEXT_VERSION
 from quiver.errors import (
     FileSkippedError,
@@ -78,19 +92,12 @@ from quiver.parse import (
     read_source,
 )
 from quiver.store.lock import WriterLock, WriterLockedError
-from quiver.symbols import Range, Symbol, SymbolKind, content_hash
+from quiver.symbols import Range, Symbol, content_hash
 from quiver.text.index import DocumentIndex, TextDocument
 from quiver.text.pathglob import path_matches
-from quiver.workspace import cache_dir_for
 
 log = logging.getLogger(__name__)
 
-SearchMode = Literal["hybrid", "semantic", "text"]
-#: ``writer``: this engine updates the cache; ``reader``: it follows another process's updates.
-Role = Literal["writer", "reader"]
-SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "semantic", "text")
-MAX_QUERY_CHARS = 2_000
-MAX_LIMIT = 200
 #: Below this many vectors an exhaustive scan of the delta is exact and fast; train above it.
 MIN_VECTORS_TO_TRAIN = 4_096
 #: Files parsed, embedded and committed together during a full index.
@@ -106,97 +113,6 @@ class EngineOptions:
     excludes: tuple[str, ...] = ()
     parse_workers: int | None = None
     nprobe: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchQuery:
-    text: str
-    mode: SearchMode = "hybrid"
-    limit: int = 20
-    kinds: tuple[SymbolKind, ...] = ()
-    languages: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    """One answer; the attributes ``quiver.lsp.convert`` turns into protocol JSON.
-
-    ``score`` (higher is better): the cosine similarity in semantic mode and for
-    ``similar``, the BM25 score in text mode, the weighted reciprocal-rank
-    fusion in hybrid mode. The single-retriever scores are comparable across
-    indexes built with the same model, so a caller can merge several
-    workspaces' answers; fused scores are comparable within one answer only.
-    """
-
-    symbol_id: SymbolId
-    name: str
-    kind: SymbolKind
-    container: str
-    path: str  # absolute
-    relative_path: str
-    range: Range
-    selection_range: Range
-    language: str
-    signature: str
-    snippet: str
-    score: float
-    retrievers: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResponse:
-    results: tuple[SearchResult, ...]
-    partial: bool
-    generation: int
-    elapsed_ms: float
-
-
-@dataclass(frozen=True, slots=True)
-class IndexProgress:
-    files_done: int
-    files_total: int
-    symbols: int
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class IndexReport:
-    files_seen: int
-    files_indexed: int
-    files_unchanged: int
-    files_removed: int
-    files_skipped: int
-    symbols_embedded: int
-    symbols_total: int
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateReport:
-    path: str
-    symbols_added: int
-    symbols_removed: int
-    symbols_embedded: int
-    skipped_reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class EngineStatus:
-    state: Literal["starting", "indexing", "ready", "error"]
-    root: Path
-    cache_dir: Path
-    files: int
-    symbols: int
-    vectors: int
-    generation: int
-    model_id: str
-    dim: int
-    disk_bytes: int
-    last_update: datetime | None
-    message: str
-    role: Role = "writer"
-    writer_pid: int | None = None
 
 
 @dataclass(slots=True)

@@ -1,4 +1,7 @@
-"""Small numpy helpers shared by the index modules.
+"""Small numpy helpers and array aliases shared by the index modules.
+
+``FloatMatrix`` (rows of float32 vectors) and ``FloatVector`` (one of them) are the
+shapes every stage passes: the embedder produces them, the vector index stores them.
 
 ``distinct`` exists for start-up time: a plain ``np.unique(values)`` in numpy 2.x
 asks ``np.ma.is_masked`` whether its input is masked, and that first touch of
@@ -14,9 +17,11 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["distinct"]
+__all__ = ["FloatMatrix", "FloatVector", "distinct"]
 
 ScalarT = TypeVar("ScalarT", bound=np.generic)
+FloatMatrix = npt.NDArray[np.float32]
+FloatVector = npt.NDArray[np.float32]
 
 
 def distinct(values: npt.NDArray[ScalarT]) -> npt.NDArray[ScalarT]:

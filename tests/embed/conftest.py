@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from quiver.embed.model import OnnxEmbedder
-from quiver.embed.protocol import FloatMatrix, FloatVector
+from quiver.numeric import FloatMatrix, FloatVector
 from quiver.parse.extract import extract_symbols
 from quiver.symbols import Symbol
 

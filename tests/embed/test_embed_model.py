@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from quiver.embed.embedder import Embedder
 from quiver.embed.model import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_MODEL_ID,
@@ -22,7 +23,6 @@ from quiver.embed.model import (
     default_model_files,
     load_default_embedder,
 )
-from quiver.embed.protocol import Embedder
 from quiver.errors import ModelUnavailableError
 
 pytestmark = pytest.mark.model

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from hashing_embedder import HashingEmbedder
 from quiver.embed.batch import embed_symbols
 from quiver.embed.cache import EmbeddingCache
-from quiver.embed.hashing import HashingEmbedder
 from quiver.embed.text import symbol_text, text_hash
 from quiver.errors import ModelMismatchError
 from quiver.symbols import Symbol

@@ -11,7 +11,10 @@ import signal
 import sys
 from pathlib import Path
 
-from quiver.embed.hashing import HashingEmbedder
+# Run as a script: the test helpers beside tests/ are not on the path by themselves.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hashing_embedder import HashingEmbedder
 from quiver.engine import EngineOptions, VectorSearchEngine
 from quiver.errors import QuiverError
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from quiver.embed.hashing import HashingEmbedder
-from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
+from hashing_embedder import HashingEmbedder
+from quiver.api import SearchQuery
+from quiver.engine import EngineOptions, VectorSearchEngine
 from quiver.store.lock import LOCK_NAME, WriterLock
 
 DATA = Path(__file__).parent.parent / "data"

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from quiver.embed.hashing import HashingEmbedder
-from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
+from hashing_embedder import HashingEmbedder
+from quiver.api import SearchQuery
+from quiver.engine import EngineOptions, VectorSearchEngine
 from quiver.parse import extract_symbols
 
 pytestmark = pytest.mark.slow

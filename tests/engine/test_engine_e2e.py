@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
+from quiver.api import SearchQuery
+from quiver.engine import EngineOptions, VectorSearchEngine
 from quiver.errors import InvalidQueryError
 from quiver.symbols import SymbolKind
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from quiver.api import SearchQuery
 from quiver.catalog import CATALOG_FILE
-from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
+from quiver.engine import EngineOptions, VectorSearchEngine
 
 pytestmark = pytest.mark.model
 
@@ -136,7 +137,7 @@ def test_a_foreign_text_index_is_rebuilt(indexed, real_embedder) -> None:  # typ
 
 def test_an_index_built_by_another_model_is_reembedded_not_mixed(tmp_path: Path) -> None:
     """The test embedder stands in for "another model": same mechanism, no second download."""
-    from quiver.embed.hashing import HashingEmbedder
+    from hashing_embedder import HashingEmbedder
 
     tree, cache = tmp_path / "workspace", tmp_path / "cache"
     shutil.copytree(DATA / "polyglot", tree)

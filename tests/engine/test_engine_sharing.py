@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from quiver.embed.hashing import HashingEmbedder
-from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
+from hashing_embedder import HashingEmbedder
+from quiver.api import SearchQuery
+from quiver.engine import EngineOptions, VectorSearchEngine
 from quiver.errors import QuiverError
 from quiver.ivf.errors import IndexReadOnlyError
 from quiver.store.lock import WriterLockedError

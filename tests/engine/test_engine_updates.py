@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from hashing_embedder import HashingEmbedder
+from quiver.api import SearchQuery
 from quiver.catalog import Catalog
-from quiver.embed.hashing import HashingEmbedder
-from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
+from quiver.engine import EngineOptions, VectorSearchEngine
 
 
 def open_engine(root: Path, cache: Path) -> VectorSearchEngine:

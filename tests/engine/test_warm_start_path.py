@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from quiver.embed.hashing import HashingEmbedder
+from hashing_embedder import HashingEmbedder
 from quiver.engine import EngineOptions, VectorSearchEngine
 
 DATA = Path(__file__).parent.parent / "data"
@@ -25,7 +25,8 @@ _FIRST_ANSWERS = """
 import json, sys
 from pathlib import Path
 import quiver.lsp.session  # what the server imports before it opens a folder
-from quiver.engine import EngineOptions, SearchQuery, VectorSearchEngine
+from quiver.api import SearchQuery
+from quiver.engine import EngineOptions, VectorSearchEngine
 
 def no_model():
     raise AssertionError("the model was asked for")

@@ -26,10 +26,10 @@ from lsp_helpers import (
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcRequestCancelled
 
-from quiver.embed.hashing import HashingEmbedder
+from hashing_embedder import HashingEmbedder
+from quiver.cache_paths import cache_dir_for
 from quiver.engine import VectorSearchEngine
 from quiver.lsp.convert import path_to_uri
-from quiver.workspace import cache_dir_for
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.model]
 

@@ -16,7 +16,7 @@ from typing import Literal
 
 import pytest
 
-from quiver.embed.hashing import HashingEmbedder
+from hashing_embedder import HashingEmbedder
 from quiver.errors import ModelUnavailableError
 from quiver.lsp.options import ServerOptions
 from quiver.lsp.session import WorkspaceSession

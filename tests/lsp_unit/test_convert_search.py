@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from quiver.api import MAX_LIMIT
 from quiver.errors import InvalidQueryError, QuiverError
 from quiver.lsp.convert import (
     SearchParams,
@@ -20,7 +21,7 @@ from quiver.lsp.convert import (
     search_result_to_json,
     similar_params_from_json,
 )
-from quiver.lsp.options import DEFAULT_OPTIONS, MAX_SEARCH_LIMIT, parse_options
+from quiver.lsp.options import DEFAULT_OPTIONS, parse_options
 from quiver.symbols import Position, Range, SymbolKind
 
 
@@ -153,7 +154,7 @@ def test_search_params_arrive_as_pygls_namedtuples_too() -> None:
 
 def test_a_limit_above_the_maximum_is_lowered_to_it() -> None:
     params = search_params_from_json({"query": "x", "limit": 10_000}, DEFAULT_OPTIONS)
-    assert params.limit == MAX_SEARCH_LIMIT
+    assert params.limit == MAX_LIMIT
 
 
 @pytest.mark.parametrize(

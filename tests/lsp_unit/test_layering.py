@@ -3,6 +3,7 @@ the options parser needs no pygls, so both load without the server stack."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -51,8 +52,46 @@ def test_the_command_line_starts_without_the_engine_stack() -> None:
     assert not {"numba", "tantivy", "fastembed", "onnxruntime"} & loaded
 
 
-def test_the_command_line_offers_the_engines_search_modes() -> None:
-    from quiver.commands import SEARCH_MODES as CLI_MODES
-    from quiver.engine import SEARCH_MODES as ENGINE_MODES
+def full_modules_loaded_by(statement: str) -> set[str]:
+    code = f"{statement}; import sys; print('\\n'.join(sys.modules))"
+    env = dict(os.environ, PYTHONPATH=str(SERVER_ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    return set(out.split())
 
-    assert CLI_MODES == ENGINE_MODES
+
+def test_the_shared_vocabulary_has_no_heavy_imports() -> None:
+    # Every front end names modes and builds queries before the engine stack loads.
+    loaded = modules_loaded_by("import quiver.api")
+    assert not {"numpy", "numba", "tantivy", "tree_sitter", "fastembed", "pygls"} & loaded
+    assert "lsprotocol" not in loaded
+
+
+def test_the_command_line_does_not_import_the_lsp_layer() -> None:
+    # The CLI is a front end beside the server, not on top of it; only `serve` loads it.
+    loaded = full_modules_loaded_by("import quiver.cli; quiver.cli.build_parser()")
+    assert not {name for name in loaded if name.startswith("quiver.lsp")}
+
+
+def quiver_imports_of(package: str) -> dict[str, set[str]]:
+    """Every ``quiver.*`` module each file of ``package`` imports, lazily or not (static)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((SERVER_ROOT / "quiver" / package).rglob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+            elif isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+        found[str(path.relative_to(SERVER_ROOT))] = {n for n in names if n.startswith("quiver")}
+    return found
+
+
+def test_the_vector_index_does_not_import_the_embedder() -> None:
+    # The IVF stores float32 rows; where they come from is the engine's business.
+    offenders = {
+        path: sorted(name for name in names if name.startswith("quiver.embed"))
+        for path, names in quiver_imports_of("ivf").items()
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from quiver.api import MAX_LIMIT
 from quiver.lsp.options import (
     DEFAULT_OPTIONS,
-    MAX_SEARCH_LIMIT,
     OptionProblem,
     ServerOptions,
     parse_options,
@@ -73,7 +73,7 @@ def test_an_unknown_nested_key_is_named_with_its_section() -> None:
         ({"maxFileSize": "big"}, "maxFileSize", '"big"', "1048576"),
         ({"maxFileSize": True}, "maxFileSize", "true", "1048576"),
         ({"search": {"limit": 0}}, "search.limit", "0", "20"),
-        ({"search": {"limit": MAX_SEARCH_LIMIT + 1}}, "search.limit", "201", "20"),
+        ({"search": {"limit": MAX_LIMIT + 1}}, "search.limit", "201", "20"),
         ({"search": {"limit": 2.5}}, "search.limit", "2.5", "20"),
         ({"search": {"mode": "fuzzy"}}, "search.mode", '"fuzzy"', '"hybrid"'),
         ({"search": "fast"}, "search", '"fast"', "the current search settings"),

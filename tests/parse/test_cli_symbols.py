@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from quiver.cli import _Progress, main
+from quiver.cli.main import _Progress, main
 
 
 @pytest.fixture

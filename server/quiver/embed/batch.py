@@ -7,9 +7,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from quiver.embed.cache import EmbeddingCache, cache_identity
-from quiver.embed.protocol import Embedder, FloatMatrix
+from quiver.embed.embedder import Embedder
 from quiver.embed.text import symbol_text, text_hash
 from quiver.errors import ModelMismatchError
+from quiver.numeric import FloatMatrix
 from quiver.symbols import Symbol
 
 #: Texts per call to the embedder: large enough that length sorting inside a chunk

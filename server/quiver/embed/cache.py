@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from quiver.embed.protocol import Embedder, FloatMatrix
+from quiver.embed.embedder import Embedder
+from quiver.numeric import FloatMatrix
 
 log = logging.getLogger(__name__)
 

@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from quiver.embed.protocol import Embedder, FloatMatrix, FloatVector
+from quiver.embed.embedder import Embedder
 from quiver.errors import ModelUnavailableError
+from quiver.numeric import FloatMatrix, FloatVector
 
 # Hub switches, set before fastembed (and through it huggingface_hub) is imported:
 # the model must never be fetched, whatever the environment says.
@@ -186,7 +187,7 @@ def _fastembed_name(files: ModelFiles) -> str:
 class OnnxEmbedder:
     """A sentence-embedding ONNX model run through fastembed, fully offline.
 
-    Implements :class:`quiver.embed.protocol.Embedder`. Loading verifies the
+    Implements :class:`quiver.embed.embedder.Embedder`. Loading verifies the
     weights' sha256, builds an ONNX Runtime session for documents with ``threads``
     intra-op threads (default: every available CPU) and one for queries with
     ``query_threads`` (default 1; ``None`` shares the document session), and

@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from quiver.embed.protocol import FloatMatrix, FloatVector
 from quiver.errors import DimensionMismatchError, IndexCorruptError, InvalidQueryError
 from quiver.ids import VectorId
 from quiver.ivf.errors import IndexReadOnlyError, InvalidVectorError, TrainingError
@@ -58,7 +57,7 @@ from quiver.ivf.storage import (
     read_only,
     write_lists,
 )
-from quiver.numeric import distinct
+from quiver.numeric import FloatMatrix, FloatVector, distinct
 from quiver.store import (
     ChangeLogWriter,
     Manifest,

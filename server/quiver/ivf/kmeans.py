@@ -20,8 +20,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from quiver.embed.protocol import FloatMatrix
 from quiver.ivf.errors import TrainingError
+from quiver.numeric import FloatMatrix
 
 #: Above this many lists, training is two-level (coarse groups, then lists inside each).
 FLAT_LIMIT = 256

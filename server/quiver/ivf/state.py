@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from quiver.embed.protocol import FloatMatrix
 from quiver.errors import IndexCorruptError
 from quiver.ivf.storage import (
     OP_ADD,
@@ -32,7 +31,7 @@ from quiver.ivf.storage import (
     map_lists,
     read_only,
 )
-from quiver.numeric import distinct
+from quiver.numeric import FloatMatrix, distinct
 from quiver.store import FileEntry, Manifest, read_change_log
 from quiver.store.atomic import crc32_hex
 

@@ -25,9 +25,9 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from quiver.embed.protocol import FloatMatrix, FloatVector
 from quiver.errors import IndexCorruptError
 from quiver.ids import SegmentOrdinal
+from quiver.numeric import FloatMatrix, FloatVector
 from quiver.store import ArrayFileWriter, FileEntry, data_file_name, map_array, write_array
 
 Int64Array = npt.NDArray[np.int64]

@@ -1,1 +1,1 @@
-"""lsp stage of the pipeline."""
+"""The language server: pygls handlers that translate LSP to the engine and back, nothing more."""

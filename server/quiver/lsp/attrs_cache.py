@@ -56,7 +56,7 @@ _FUTURE_FEATURES = tuple(
 
 def default_cache_file() -> Path:
     """``<user cache>/startup/attrs-<interpreter tag>.marshal``."""
-    from quiver.workspace import default_cache_root
+    from quiver.cache_paths import default_cache_root
 
     tag = sys.implementation.cache_tag or "python"
     return default_cache_root() / "startup" / f"attrs-{tag}.marshal"

@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeGuard
 
 from lsprotocol import types as lsp
 
+from quiver.api import MAX_LIMIT, SEARCH_MODES, SearchMode
 from quiver.errors import InvalidQueryError
-from quiver.lsp.options import MAX_SEARCH_LIMIT, SearchMode, ServerOptions
+from quiver.lsp.options import ServerOptions
 from quiver.symbols import Position, Range, Symbol, SymbolKind
 
 if TYPE_CHECKING:  # the session imports the engine: not at the server's start-up
@@ -69,7 +70,7 @@ JsonObject: TypeAlias = dict[str, Any]
 
 _WINDOWS = os.name == "nt"
 _DRIVE_PATH = re.compile(r"^/?[A-Za-z]:")
-_MODES: dict[str, SearchMode] = {"hybrid": "hybrid", "semantic": "semantic", "text": "text"}
+_MODES: dict[str, SearchMode] = {mode: mode for mode in SEARCH_MODES}
 
 
 # --- paths and URIs ---------------------------------------------------------------------
@@ -441,7 +442,7 @@ def search_params_from_json(raw: object, options: ServerOptions) -> SearchParams
     """Read ``quiver/search`` params (a mapping, or pygls's namedtuple form).
 
     ``mode`` and ``limit`` default to ``options``; a limit above
-    ``MAX_SEARCH_LIMIT`` is lowered to it. Raises ``InvalidQueryError`` naming
+    ``MAX_LIMIT`` is lowered to it. Raises ``InvalidQueryError`` naming
     the field for anything malformed: a missing or blank query, an unknown
     mode or kind label, a limit below 1, a filter that is not a list of strings.
     """
@@ -582,10 +583,10 @@ def _limit(params: Mapping[str, object], default: int) -> int:
         value = int(value)
     if not _is_natural(value) or value < 1:
         raise InvalidQueryError(
-            f"'limit' must be a whole number from 1 to {MAX_SEARCH_LIMIT}, got {_describe(value)}.",
-            f"send a limit such as 20 (at most {MAX_SEARCH_LIMIT}), or leave it out.",
+            f"'limit' must be a whole number from 1 to {MAX_LIMIT}, got {_describe(value)}.",
+            f"send a limit such as 20 (at most {MAX_LIMIT}), or leave it out.",
         )
-    return min(value, MAX_SEARCH_LIMIT)
+    return min(value, MAX_LIMIT)
 
 
 def _is_natural(value: object) -> TypeGuard[int]:

@@ -26,21 +26,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TypeGuard, get_args
 
+from quiver.api import DEFAULT_LIMIT, MAX_LIMIT, SEARCH_MODES, SearchMode
+
 __all__ = [
     "DEFAULT_OPTIONS",
-    "MAX_SEARCH_LIMIT",
     "LogLevel",
     "OptionProblem",
-    "SearchMode",
     "ServerOptions",
     "parse_options",
 ]
 
-SearchMode = Literal["hybrid", "semantic", "text"]
 LogLevel = Literal["error", "warning", "info", "debug"]
-
-#: The largest ``search.limit`` (the protocol caps ``quiver/search`` at 200 results).
-MAX_SEARCH_LIMIT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +52,7 @@ class ServerOptions:
     cache_dir: Path | None = None
     exclude: tuple[str, ...] = ()
     max_file_size: int = 1_048_576
-    search_limit: int = 20
+    search_limit: int = DEFAULT_LIMIT
     search_mode: SearchMode = "hybrid"
     watch: bool = True
     log_level: LogLevel = "info"
@@ -255,18 +251,18 @@ def _read_search(reader: _Reader, value: object) -> None:
     for key, item in value.items():
         if key == "limit":
             limit = _as_int(item)
-            if limit is None or not 1 <= limit <= MAX_SEARCH_LIMIT:
+            if limit is None or not 1 <= limit <= MAX_LIMIT:
                 reader.bad(
                     "search.limit",
                     item,
-                    f"a whole number from 1 to {MAX_SEARCH_LIMIT}",
+                    f"a whole number from 1 to {MAX_LIMIT}",
                     _show(reader.current.search_limit),
                     "a number such as 20",
                 )
             else:
                 reader.changes["search_limit"] = limit
         elif key == "mode":
-            _read_choice(reader, "search.mode", "search_mode", item, get_args(SearchMode))
+            _read_choice(reader, "search.mode", "search_mode", item, SEARCH_MODES)
         else:
             reader.unknown(f"search.{key}", ("limit", "mode"))
 

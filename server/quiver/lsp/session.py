@@ -38,25 +38,17 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
+from quiver.api import IndexProgress, SearchMode, SearchQuery, SearchResponse, SearchResult
+from quiver.cache_paths import default_cache_root
 from quiver.catalog import SymbolRecord
-from quiver.embed.protocol import Embedder
-from quiver.engine import (
-    EngineOptions,
-    IndexProgress,
-    SearchQuery,
-    SearchResponse,
-    SearchResult,
-    VectorSearchEngine,
-    model_key,
-    reads_like_sentence,
-)
+from quiver.embed.embedder import Embedder
+from quiver.engine import EngineOptions, VectorSearchEngine, model_key, reads_like_sentence
 from quiver.errors import InvalidQueryError, QuiverError
 from quiver.lsp.changes import ChangeBatch, ChangeKind, ChangeQueue, PathChange
-from quiver.lsp.options import SearchMode, ServerOptions
+from quiver.lsp.options import ServerOptions
 from quiver.lsp.watcher import FolderWatcher, WatchEvent, is_watched_file
 from quiver.parse import EXCLUDED_DIR_NAMES, extract_symbols, language_for_path
 from quiver.symbols import Symbol, SymbolKind
-from quiver.workspace import default_cache_root
 
 __all__ = [
     "BURST_FILES",

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from quiver.embed.protocol import FloatMatrix, FloatVector
 from quiver.embed.text import split_identifier
+from quiver.numeric import FloatMatrix, FloatVector
 
 _TOKEN = re.compile(r"\w+")
 
@@ -25,7 +25,7 @@ _TOKEN = re.compile(r"\w+")
 class HashingEmbedder:
     """Feature-hashing embedder of a configurable dimension (``model_id`` ``hashing-test-<dim>``).
 
-    Implements :class:`quiver.embed.protocol.Embedder`. Thread-safe: it holds no
+    Implements :class:`quiver.embed.embedder.Embedder`. Thread-safe: it holds no
     mutable state.
     """
 

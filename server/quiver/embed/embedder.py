@@ -5,11 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-import numpy as np
-import numpy.typing as npt
-
-FloatMatrix = npt.NDArray[np.float32]
-FloatVector = npt.NDArray[np.float32]
+from quiver.numeric import FloatMatrix, FloatVector
 
 
 @runtime_checkable

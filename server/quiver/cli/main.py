@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from quiver import __version__
-from quiver.commands import add_engine_commands
+from quiver.cli.engine_commands import add_engine_commands
 from quiver.errors import QuiverError
 from quiver.symbols import Position, Range, Symbol
 

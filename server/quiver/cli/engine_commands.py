@@ -14,16 +14,15 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
 
+from quiver.api import SEARCH_MODES
 from quiver.errors import QuiverError
-from quiver.lsp.options import SearchMode
 from quiver.symbols import SymbolKind
 
 if TYPE_CHECKING:
-    from quiver.engine import IndexProgress, SearchResponse, VectorSearchEngine
-
-SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)
+    from quiver.api import IndexProgress, SearchResponse
+    from quiver.engine import VectorSearchEngine
 
 
 def add_engine_commands(subparsers: Any) -> None:
@@ -148,7 +147,7 @@ def run_search(args: argparse.Namespace) -> int:
             f"Unknown symbol kind {error}.",
             "Use a kind such as function, method, class, struct, interface, enum.",
         ) from error
-    from quiver.engine import SearchQuery
+    from quiver.api import SearchQuery
 
     with _open_engine(args) as engine:
         if engine.role == "writer" and (args.refresh or engine.status().files == 0):
@@ -242,8 +241,8 @@ STARTUP_CACHES = ("startup", "numba")
 
 
 def run_cache_clean(args: argparse.Namespace) -> int:
+    from quiver.cache_paths import cache_dir_for, default_cache_root, is_workspace_cache
     from quiver.store.lock import WriterLock
-    from quiver.workspace import cache_dir_for, default_cache_root, is_workspace_cache
 
     root = args.cache_dir if args.cache_dir is not None else default_cache_root()
     if args.all:

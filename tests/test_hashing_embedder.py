@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from quiver.embed.hashing import HashingEmbedder
-from quiver.embed.protocol import Embedder
+from hashing_embedder import HashingEmbedder
+from quiver.embed.embedder import Embedder
 
 
 def test_hashing_embedder_is_a_deterministic_unit_norm_embedder() -> None:
