@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_QUERY ?= where do we split identifiers into words for the embedding text
 
-.PHONY: setup demo test lint typecheck unit bench clean
+.PHONY: setup demo test test-fast lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ unit: setup
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# The inner loop: lint and every test that needs neither the model nor an editor (< 1 min).
+test-fast: lint
+	$(BIN)/pytest -q -m "not model and not slow and not editor"
 
 bench: setup
 	for b in parse embed ivf text fuzzy search quality workspace_symbol incremental startup; do $(BIN)/python benchmarks/$$b.py || exit 1; done

@@ -13,6 +13,16 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what ``make test-fast`` leaves out: the real model (by its fixture, so no test
+    can forget the marker) and the editor clients (real Neovim, VS Code's tests)."""
+    for item in items:
+        if "real_embedder" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
+        if item.path.is_relative_to(Path(__file__).parent / "editors"):
+            item.add_marker(pytest.mark.editor)
+
+
 @pytest.fixture(autouse=True)
 def _cache_in_tmp(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
