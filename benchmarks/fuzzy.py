@@ -37,6 +37,7 @@ from pathlib import Path
 from bench_stats import percentile
 from quiver import fuzzy
 from quiver.fuzzy import NameIndex
+from quiver.fuzzy.compiled import ACTIVE
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "fuzzy.json"
@@ -271,7 +272,7 @@ def main() -> None:
 
     # Without the compiled kernels (reaching into the module to switch back to the
     # uncompiled search: a process uses it only until warm_up).
-    active = fuzzy._ACTIVE
+    active = ACTIVE
     compiled = active.kernels
     active.kernels = active.plain
     uncompiled: list[float] = []

@@ -8,19 +8,20 @@ from collections.abc import Iterator
 import pytest
 
 from quiver import fuzzy
+from quiver.fuzzy.compiled import ACTIVE
 
 
 @pytest.fixture(autouse=True, params=["plain", "compiled"])
 def kernels(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.param == "compiled":
         fuzzy.warm_up()
-        chosen = fuzzy._ACTIVE.compiled
+        chosen = ACTIVE.compiled
         assert chosen is not None
     else:
-        chosen = fuzzy._ACTIVE.plain
-    previous = fuzzy._ACTIVE.kernels
-    fuzzy._ACTIVE.kernels = chosen
+        chosen = ACTIVE.plain
+    previous = ACTIVE.kernels
+    ACTIVE.kernels = chosen
     try:
         yield request.param
     finally:
-        fuzzy._ACTIVE.kernels = previous
+        ACTIVE.kernels = previous

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from quiver import fuzzy
+from quiver.fuzzy import encoding, kernels
 
 
 def _lower(char: str) -> str:
@@ -22,41 +22,41 @@ def word_start_bonus(name: str, index: int) -> int:
     if not char.isalnum():
         return 0
     if index == 0:
-        return fuzzy.START
+        return kernels.START
     prev = name[index - 1]
     if not prev.isalnum():
-        return fuzzy.WORD
+        return kernels.WORD
     nxt = name[index + 1] if index + 1 < len(name) else ""
     if char.isupper() and prev.islower():
-        return fuzzy.CAMEL
+        return kernels.CAMEL
     if char.isupper() and prev.isupper() and nxt.islower():
-        return fuzzy.CAMEL
+        return kernels.CAMEL
     if char.isdigit() != prev.isdigit():
-        return fuzzy.CAMEL
+        return kernels.CAMEL
     return 0
 
 
 def alignment_score(pattern: str, name: str, positions: tuple[int, ...]) -> int:
     total = 0
     for i, p in enumerate(positions):
-        gain = fuzzy.MATCH + (fuzzy.CASE if pattern[i] == name[p] else 0)
+        gain = kernels.MATCH + (kernels.CASE if pattern[i] == name[p] else 0)
         bonus = word_start_bonus(name, p)
         if i == 0:
-            total += gain + fuzzy.FIRST_CHAR_MULTIPLIER * bonus
+            total += gain + kernels.FIRST_CHAR_MULTIPLIER * bonus
         elif p == positions[i - 1] + 1:
-            total += gain + max(bonus, fuzzy.CONSECUTIVE)
+            total += gain + max(bonus, kernels.CONSECUTIVE)
         elif bonus > 0:
-            total += gain + bonus + fuzzy.GAP_START
+            total += gain + bonus + kernels.GAP_START
         else:
             gap = p - positions[i - 1] - 1
-            total += gain + fuzzy.GAP_START + fuzzy.GAP_EXTENSION * (gap - 1)
+            total += gain + kernels.GAP_START + kernels.GAP_EXTENSION * (gap - 1)
     return total
 
 
 def pattern_of(query: str) -> str:
     """The characters of the query that must match (separators are optional)."""
     raw = query.strip()
-    return "".join(c for c in raw if c not in fuzzy.QUERY_SEPARATORS) or raw
+    return "".join(c for c in raw if c not in encoding.QUERY_SEPARATORS) or raw
 
 
 def best_alignment_score(pattern: str, name: str) -> int | None:
@@ -82,11 +82,11 @@ def reference_score(query: str, name: str) -> float | None:
     lowered_name = "".join(_lower(c) for c in name)
     lowered_pattern = "".join(_lower(c) for c in pattern)
     lowered_raw = "".join(_lower(c) for c in raw)
-    extra = -fuzzy.LENGTH_PENALTY * (len(name) - len(pattern))
+    extra = -kernels.LENGTH_PENALTY * (len(name) - len(pattern))
     if lowered_name.startswith(lowered_pattern) or lowered_name.startswith(lowered_raw):
-        extra += fuzzy.PREFIX
+        extra += kernels.PREFIX
         if lowered_name == lowered_raw:
-            extra += fuzzy.EXACT
+            extra += kernels.EXACT
             if name == raw:
-                extra += fuzzy.EXACT_CASE
+                extra += kernels.EXACT_CASE
     return best + extra

@@ -86,16 +86,16 @@ def test_a_small_limit_returns_the_head_of_the_full_ranking(
 @BOUNDED
 @given(query=queries, name=names)
 def test_the_pruning_bound_is_never_below_the_real_score(query: str, name: str) -> None:
-    # Internal invariant behind the pruning: _upper_bound(name) >= score(name).
-    from quiver import fuzzy
+    # Internal invariant behind the pruning: upper_bound(name) >= score(name).
+    from quiver.fuzzy import encoding, kernels
 
     result = fuzzy_score(query, name)
-    prepared = fuzzy._prepare_query(query)
+    prepared = encoding.prepare_query(query)
     if result is None or prepared is None:
         return
     index: NameIndex[int] = NameIndex()
     index.add([0], [name])
-    bound = fuzzy._upper_bound(
+    bound = kernels.upper_bound(
         index._lower.view(),
         0,
         len(name),
@@ -140,9 +140,9 @@ def test_the_vectorised_bounds_equal_the_kernels_bound_of_each_name(
 ) -> None:
     # The uncompiled search stops at the first name whose vectorised bound is below
     # the heap: exact equality with the kernel's own bound is what keeps it exact.
-    from quiver import fuzzy
+    from quiver.fuzzy import encoding, kernels, numpy_scoring
 
-    prepared = fuzzy._prepare_query(query)
+    prepared = encoding.prepare_query(query)
     if prepared is None:
         return
     index: NameIndex[int] = NameIndex()
@@ -152,7 +152,7 @@ def test_the_vectorised_bounds_equal_the_kernels_bound_of_each_name(
     if candidates.shape[0] == 0:
         return
     arrays = (index._offsets.view(), lengths, index._word_start_masks.view(), index._lower.view())
-    vectorised = fuzzy._upper_bounds(
+    vectorised = numpy_scoring.upper_bounds(
         candidates,
         *arrays,
         prepared.pattern_lower,
@@ -160,7 +160,7 @@ def test_the_vectorised_bounds_equal_the_kernels_bound_of_each_name(
         prepared.raw_lower,
     )
     one_by_one = [
-        fuzzy._upper_bound(
+        kernels.upper_bound(
             arrays[3],
             arrays[0][slot],
             arrays[1][slot],

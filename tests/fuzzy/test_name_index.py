@@ -198,6 +198,7 @@ def test_the_uncompiled_search_answers_exactly_what_the_compiled_one_does() -> N
     # Many names, so that the numpy search runs several batches and stops early, and
     # queries of every kind: prefixes, abbreviations, weak scattered matches, ties.
     from quiver import fuzzy
+    from quiver.fuzzy.compiled import ACTIVE
 
     rng = random.Random(11)
     words = ["get", "set", "user", "http", "Server", "request", "parse", "json", "id", "x2"]
@@ -209,7 +210,7 @@ def test_the_uncompiled_search_answers_exactly_what_the_compiled_one_does() -> N
     index = make_index(names)
     queries = ["g", "gu", "gur", "usr", "hs", "HSR", "parse_json", "pj", "x", "rqst", "_", "s2"]
     queries += ["".join(rng.sample("getuserhttpsrv", 3)) for _ in range(20)]
-    active = fuzzy._ACTIVE
+    active = ACTIVE
     fuzzy.warm_up()
     compiled = active.kernels
     try:
