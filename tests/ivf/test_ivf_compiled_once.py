@@ -90,7 +90,7 @@ def test_a_user_choice_or_a_writable_package_keeps_numbas_default(tmp_path: Path
 
 def test_warming_up_loads_every_query_kernel_before_the_first_query() -> None:
     from quiver.ivf import kernels
-    from quiver.ivf.index import warm_up_kernels
+    from quiver.ivf.scanning import warm_up_kernels
 
     assert warm_up_kernels(batch=True) >= 0
     for kernel in (

@@ -17,9 +17,10 @@ from quiver.errors import (
     ModelMismatchError,
 )
 from quiver.ids import VectorId
-from quiver.ivf import index as ivf_index
+from quiver.ivf import persist
 from quiver.ivf.errors import IndexReadOnlyError, InvalidVectorError, TrainingError
-from quiver.ivf.index import IVFIndex, default_nprobe, imbalance_factor
+from quiver.ivf.index import IVFIndex, default_nprobe
+from quiver.ivf.policy import imbalance_factor
 from quiver.store import ManifestMissingError, WriterLockedError, read_manifest, write_manifest
 from quiver.store import arrays as array_files
 
@@ -504,7 +505,7 @@ def test_a_model_mismatch_names_both_models(tmp_path: Path, rng: np.random.Gener
 def test_another_format_version_is_refused(tmp_path: Path, rng: np.random.Generator) -> None:
     _trained(tmp_path / "ix", rng).close()
     manifest = read_manifest(tmp_path / "ix")
-    write_manifest(tmp_path / "ix", manifest.successor(format_version=ivf_index.FORMAT_VERSION + 1))
+    write_manifest(tmp_path / "ix", manifest.successor(format_version=persist.FORMAT_VERSION + 1))
     with pytest.raises(IndexFormatError, match="format version") as raised:
         IVFIndex.open(tmp_path / "ix")
     assert "Suggestion:" in str(raised.value)
@@ -618,7 +619,7 @@ def test_a_reader_whose_new_generation_vanished_reads_the_manifest_again(
     writer.add_with_ids(unit_vectors(rng, 1, DIM), np.array([777_777]))
     writer.compact()
     writer.commit()
-    real_load = ivf_index.load_state
+    real_load = persist.load_state
     calls = []
 
     def racing_load(directory: Path, manifest: object) -> object:
@@ -630,7 +631,7 @@ def test_a_reader_whose_new_generation_vanished_reads_the_manifest_again(
             raise FileNotFoundError(2, "gone", "vectors-000000000042.qva")
         return real_load(directory, manifest)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(ivf_index, "load_state", racing_load)
+    monkeypatch.setattr(persist, "load_state", racing_load)
     assert reader.refresh()
     assert len(calls) == 2
     assert reader.generation == writer.generation

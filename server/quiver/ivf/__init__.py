@@ -11,5 +11,10 @@ and ``compact``/``retrain`` with their triggers. Modules, one job each:
 * ``jit``: how kernels are compiled and where numba caches them.
 * ``storage``: the inverted lists on disk, the in-memory delta, change records.
 * ``state``: the in-memory content, snapshots for lock-free searches, log replay.
-* ``index``: ``IVFIndex``: lifecycle, publication, validation of inputs.
+* ``persist``: the index on disk: creating, opening, publishing and following generations.
+* ``validate``: checks on the settings, vectors, queries and ids callers pass.
+* ``scanning``: running a search over a snapshot with the kernels; warming them up.
+* ``policy``: when to compact (fold the delta) and when to retrain (clusters drifted).
+* ``rebuild``: learning centroids and rewriting the lists (train, retrain, compact).
+* ``index``: ``IVFIndex``, the faiss-shaped API composing the modules above.
 """

@@ -4,7 +4,8 @@
 two operations that change it, ``add`` and ``remove``; a writer's own changes and a
 reader's replay of the change log both go through them, so a reader reconstructs
 exactly the writer's state. Every change publishes a new ``Snapshot`` (frozen
-references to read-only arrays) that searches read without locks.
+references to read-only arrays) that searches read without locks. Lookups across
+the lists and the delta (``clusters_of``, ``live_ids``) answer from the same content.
 ``IndexSettings`` are the kind-specific values kept in the manifest's ``params``.
 """
 
@@ -116,6 +117,32 @@ class IndexState:
             self.add(record.ids, record.clusters, record.vectors)
         else:
             self.remove(record.ids)
+
+    def clusters_of(self, ids: Int64Array) -> Int32Array:
+        """The list of each id (-1 if absent, or if added while untrained)."""
+        result = np.full(ids.shape, -1, dtype=np.int32)
+        found, positions = self.lists.lookup(ids)
+        live = found.copy()
+        live[found] = ~self.dead[positions[found]]
+        result[live] = self.lists.clusters_of_rows(positions[live])
+        slots = self.delta.live_slots()
+        if slots.size:
+            delta_ids = self.delta.ids[slots]
+            order = np.argsort(delta_ids)
+            sorted_ids = delta_ids[order]
+            where = np.minimum(np.searchsorted(sorted_ids, ids), sorted_ids.size - 1)
+            in_delta = sorted_ids[where] == ids
+            result[in_delta] = self.delta.clusters[slots[order[where[in_delta]]]]
+        return result
+
+    def live_ids(self) -> Int64Array:
+        """Every live id, ascending."""
+        lists = self.lists
+        list_ids = (
+            lists.sorted_ids[~self.dead[lists.sorted_positions]] if lists.rows else lists.sorted_ids
+        )
+        delta_ids = self.delta.ids[self.delta.live_slots()]
+        return np.sort(np.concatenate([list_ids, delta_ids]), kind="stable")
 
     def live_list_rows(self) -> Int64Array:
         return np.flatnonzero(~self.dead).astype(np.int64)

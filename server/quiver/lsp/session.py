@@ -1066,7 +1066,7 @@ def _warm_up_kernels(answered: threading.Event) -> None:
     Until then the name matcher scores in numpy (fast enough for the first queries) and
     semantic search waits for the model anyway."""
     from quiver.fuzzy import warm_up
-    from quiver.ivf.index import warm_up_kernels
+    from quiver.ivf.scanning import warm_up_kernels
 
     try:
         answered.wait(WARM_CHECK_DELAY_S)

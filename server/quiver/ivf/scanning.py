@@ -1,0 +1,127 @@
+"""Running checked queries over one snapshot of the index: which lists, how deep, which kernel.
+
+``search_snapshot`` chooses the probed lists (numba for one query, one BLAS product
+for a batch), the int8 re-rank depth, and calls the numba scan kernels; ``top_lists``
+is the probe choice alone; ``warm_up_kernels`` loads those kernels ahead of the first
+query. numba is imported inside the functions on purpose: opening an index and
+answering name or word queries must not pay for it (tests/engine/test_warm_start_path.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from quiver.ivf.state import Snapshot
+from quiver.ivf.storage import Int32Array, Int64Array, read_only
+from quiver.numeric import FloatMatrix, FloatVector
+
+#: int8 scanning re-scores max(RERANK_PER_RESULT · k, MIN_RERANK) candidates in float32.
+RERANK_PER_RESULT = 4
+MIN_RERANK = 40
+
+#: Probe lists for "scan every list" with no centroid scoring (sliced to nlist).
+_ALL_LISTS = read_only(np.arange(65536, dtype=np.int64))
+
+
+def search_snapshot(
+    snapshot: Snapshot, queries: FloatMatrix, k: int, *, nprobe: int, rerank: int | None
+) -> tuple[FloatMatrix, Int64Array]:
+    """The ``k`` best rows of ``snapshot`` per query row (see ``IVFIndex.search``).
+
+    ``queries`` must be checked already (read-only float32, the index's width, finite,
+    non-zero); ``k`` ≥ 1, ``nprobe`` ≥ 1, ``rerank`` None or ≥ 0. Cost: one query ×
+    centroids product (one query: serial numba; a batch: BLAS), then ``nprobe`` lists
+    plus the delta scanned in numba (one query: on the calling thread; a batch: in
+    parallel, one query per thread, under ``PARALLEL_LOCK``).
+    """
+    from quiver.ivf import kernels  # numba: imported when first needed
+
+    lists = snapshot.lists
+    depth = 0
+    if lists.has_codes:
+        depth = max(RERANK_PER_RESULT * k, MIN_RERANK) if rerank is None else int(rerank)
+        # Never more candidates than rows (then every row is re-scored: exact), and
+        # never fewer than k.
+        depth = 0 if depth == 0 else max(int(k), min(depth, lists.rows))
+    nlist = lists.nlist
+    args = (
+        lists.offsets,
+        lists.vectors,
+        lists.codes,
+        lists.scales,
+        lists.ids,
+        snapshot.dead,
+        snapshot.delta_vectors,
+        snapshot.delta_ids,
+        snapshot.delta_dead,
+        depth,
+        int(k),
+    )
+    if queries.shape[0] == 1:
+        if nprobe < nlist:
+            probes = read_only(kernels.top_centroids(lists.centroids, queries[0], nprobe))
+        else:
+            probes = _ALL_LISTS[:nlist] if nlist <= _ALL_LISTS.size else read_only(np.arange(nlist))
+        scores, ids = kernels.search_one(queries[0], probes, *args)
+        return scores.reshape(1, -1), ids.reshape(1, -1)
+    # One BLAS product scores every query against every centroid; probing everything
+    # needs no scores (equal zeros keep the lists in id order).
+    if nprobe < nlist:
+        centroid_scores = read_only(queries @ lists.centroids.T)
+    else:
+        centroid_scores = read_only(np.zeros((queries.shape[0], nlist), dtype=np.float32))
+    from quiver.jit import PARALLEL_LOCK
+
+    with PARALLEL_LOCK:
+        scores, ids = kernels.search_many(queries, centroid_scores, nprobe, *args)
+    return scores, ids
+
+
+def top_lists(centroids: FloatMatrix, query: FloatVector, count: int) -> Int32Array:
+    """The ``count`` lists whose centroids score highest for ``query``, best first.
+
+    Empty when there are no centroids (untrained). Cost: one query × centroids product
+    and a partial sort, in numba.
+    """
+    from quiver.ivf import kernels  # numba: imported when first needed
+
+    if centroids.shape[0] == 0:
+        return np.empty(0, dtype=np.int32)
+    top = kernels.top_centroids(centroids, query, min(count, centroids.shape[0]))
+    chosen: Int32Array = top.astype(np.int32)
+    return chosen
+
+
+def warm_up_kernels(*, batch: bool = False) -> float:
+    """Load the compiled kernels a first query needs; returns the seconds it took.
+
+    Loading from numba's on-disk cache costs ~0.2-0.4 s once per process (compiling,
+    on a cold cache, several seconds). A server can call this at start-up, for example
+    from a background thread, so its first search does not pay it. ``batch`` also
+    loads the parallel batch kernel.
+    """
+    from quiver.ivf import kernels  # numba: imported when first needed
+
+    started = time.perf_counter()
+    dim = 4
+    vectors = read_only(np.eye(2, dim, dtype=np.float32))
+    codes, scales = kernels.quantize_rows(vectors)
+    offsets = read_only(np.array([0, 1, 2], dtype=np.int64))
+    ids = read_only(np.array([0, 1], dtype=np.int64))
+    dead = read_only(np.zeros(2, dtype=bool))
+    query = read_only(np.ones((1, dim), dtype=np.float32))
+    probes = read_only(kernels.top_centroids(vectors, query[0], 1))
+    args = (offsets, vectors, read_only(codes), read_only(scales), ids, dead)
+    delta = (vectors[:0], ids[:0], dead[:0])
+    kernels.search_one(query[0], probes, *args, *delta, 4, 1)
+    kernels.find_row(ids, ids, 1)
+    kernels.nearest_centroids(vectors, vectors)
+    if batch:
+        centroid_scores = read_only(np.zeros((1, 2), dtype=np.float32))
+        from quiver.jit import PARALLEL_LOCK
+
+        with PARALLEL_LOCK:
+            kernels.search_many(query, centroid_scores, 1, *args, *delta, 4, 1)
+    return time.perf_counter() - started
