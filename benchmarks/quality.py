@@ -27,7 +27,7 @@ from typing import Any
 from quiver.api import SearchQuery, SearchResult
 from quiver.embed.model import load_default_embedder
 from quiver.engine import EngineOptions, VectorSearchEngine
-from quiver.fusion import classify_query, reciprocal_rank_fusion
+from quiver.engine.fusion import classify_query, reciprocal_rank_fusion
 from quiver.ids import VectorId
 
 HERE = Path(__file__).parent

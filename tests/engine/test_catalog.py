@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quiver.catalog import CATALOG_FILE, Catalog, FileRecord, SymbolRecord
+from quiver.engine.catalog import CATALOG_FILE, Catalog, FileRecord, SymbolRecord
 from quiver.errors import IndexCorruptError, IndexFormatError
 from quiver.ids import SymbolId
 from quiver.symbols import Position, Range, SymbolKind

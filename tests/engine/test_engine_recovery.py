@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from quiver.api import SearchQuery
-from quiver.catalog import CATALOG_FILE
 from quiver.engine import EngineOptions, VectorSearchEngine
+from quiver.engine.catalog import CATALOG_FILE
 
 pytestmark = pytest.mark.model
 

@@ -15,8 +15,8 @@ import pytest
 
 from hashing_embedder import HashingEmbedder
 from quiver.api import SearchQuery
-from quiver.catalog import Catalog
 from quiver.engine import EngineOptions, VectorSearchEngine
+from quiver.engine.catalog import Catalog
 
 
 def open_engine(root: Path, cache: Path) -> VectorSearchEngine:

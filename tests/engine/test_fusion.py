@@ -2,7 +2,7 @@
 
 import pytest
 
-from quiver.fusion import QueryShape, classify_query, reciprocal_rank_fusion
+from quiver.engine.fusion import QueryShape, classify_query, reciprocal_rank_fusion
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def test_fusion_of_nothing_is_empty() -> None:
 
 
 def test_score_fusion_adds_normalised_text_evidence_to_the_cosine() -> None:
-    from quiver.fusion import FusionWeights, score_fusion
+    from quiver.engine.fusion import FusionWeights, score_fusion
 
     fused = score_fusion(
         semantic=[(1, 0.60), (2, 0.58)],
@@ -53,7 +53,7 @@ def test_score_fusion_adds_normalised_text_evidence_to_the_cosine() -> None:
 
 
 def test_score_fusion_without_text_hits_is_the_semantic_ranking() -> None:
-    from quiver.fusion import FusionWeights, score_fusion
+    from quiver.engine.fusion import FusionWeights, score_fusion
 
     fused = score_fusion([(1, 0.9), (2, 0.8)], [], {}, FusionWeights(1.0, 0.5))
     assert fused == [(1, 0.9), (2, 0.8)]

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from quiver.engine import SnippetReader
+from quiver.engine.snippets import SnippetReader
 from quiver.symbols import Position, Range
 
 

@@ -40,9 +40,9 @@ from typing import Literal, Protocol, TypeVar
 
 from quiver.api import IndexProgress, SearchMode, SearchQuery, SearchResponse, SearchResult
 from quiver.cache_paths import default_cache_root
-from quiver.catalog import SymbolRecord
 from quiver.embed.embedder import Embedder
 from quiver.engine import EngineOptions, VectorSearchEngine, model_key, reads_like_sentence
+from quiver.engine.catalog import SymbolRecord
 from quiver.errors import InvalidQueryError, QuiverError
 from quiver.lsp.changes import ChangeBatch, ChangeKind, ChangeQueue, PathChange
 from quiver.lsp.options import ServerOptions

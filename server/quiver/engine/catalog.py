@@ -4,7 +4,7 @@ The catalog is the source of truth for a workspace index. The vector and text
 indexes are committed first and the catalog last, so after a crash the catalog
 describes a state both of them contain: any id at or above ``next_id`` in the
 other indexes is an orphan of an unfinished update and is removed on open
-(see ``VectorSearchEngine``). Readers in other processes follow the index by
+(see ``quiver.engine.durability``). Readers in other processes follow the index by
 watching this file: it is the last thing a writer publishes.
 
 On disk: one columnar snapshot, ``catalog.qcat``, replaced atomically (temp

@@ -1,0 +1,145 @@
+"""The state one engine's pieces share: the open parts, the two locks, the catalog;
+and ``EngineOptions``, what configures them.
+
+Every piece of a ``VectorSearchEngine`` (roles, model, durability, indexer,
+search, status) holds the same ``EngineParts`` and reads or swaps the parts
+through it; none keeps a copy of a part, so a swap (``follow``, a take-over,
+a re-open after a failed write) is seen by all of them at once.
+
+Concurrency, as every piece keeps it: one writer at a time holds
+``update_lock`` while it parses and embeds, *outside* ``state_lock``, and
+takes ``state_lock`` only to apply its changes; searches take ``state_lock``
+only while they read, so they keep answering from the last applied state
+while a long update runs. Only the ``update_lock`` holder mutates the
+indexes and the catalog. Where both are taken, ``update_lock`` comes first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from quiver.api import EngineState, Role
+from quiver.embed.cache import EmbeddingCache
+from quiver.engine.catalog import Catalog
+from quiver.fuzzy import NameIndex
+from quiver.ivf.errors import IndexReadOnlyError
+from quiver.ivf.index import IVFIndex
+from quiver.store.lock import WriterLock
+from quiver.text.index import DocumentIndex
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """Everything configurable about one workspace index."""
+
+    cache_root: Path | None = None
+    max_file_size: int = 1 << 20
+    excludes: tuple[str, ...] = ()
+    parse_workers: int | None = None
+    nprobe: int | None = None
+
+
+class EngineParts:
+    """One workspace's open indexes, their locks and the facts about them.
+
+    Creating it creates the cache directory and its (not yet taken) writer
+    lock; the parts are opened by ``Roles.open``.
+    """
+
+    def __init__(self, root: Path, options: EngineOptions, cache_dir: Path) -> None:
+        self.root = root
+        self.options = options
+        self.cache_dir = cache_dir
+        #: The one writer's lock: held from parsing to the last commit of a change.
+        self.update_lock = threading.RLock()
+        #: Short: taken to apply changes and to read the parts, never while embedding.
+        self.state_lock = threading.RLock()
+        self.state: EngineState = "starting"
+        # When the index last changed: the catalog snapshot's time until this process updates it.
+        self.last_update: datetime | None = None
+        # Applied changes not yet committed to disk (see ``Durability.flush``).
+        self.unflushed = False
+        self.closed = False
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        #: The cache directory's writer lock (an OS ``flock`` that dies with its process).
+        self.writer_lock = WriterLock(self.cache_dir)
+        self.catalog = Catalog()
+        self.catalog_stamp: tuple[int, int, int] | None = None
+        self.text: DocumentIndex | None = None
+        self.vectors: IVFIndex | None = None
+        self.names: NameIndex[int] = NameIndex()
+        self.embedding_cache: EmbeddingCache | None = None
+
+    @property
+    def role(self) -> Role:
+        """``writer`` while this engine holds the cache's writer lock, else ``reader``."""
+        return "writer" if self.writer_lock.held else "reader"
+
+    @property
+    def writer_pid(self) -> int | None:
+        """The process that writes this cache (this one, another, or None if nobody does)."""
+        return os.getpid() if self.writer_lock.held else self.writer_lock.holder_pid()
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.cache_dir / "catalog"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.cache_dir / "vectors"
+
+    def writable_text(self) -> DocumentIndex:
+        assert self.text is not None and self.writer_lock.held, "only a writer changes the index"
+        return self.text
+
+    def require_writer(self, action: str) -> None:
+        """Raise ``IndexReadOnlyError`` (naming the writer) unless this engine writes."""
+        if not self.writer_lock.held:
+            pid = self.writer_lock.holder_pid()
+            who = f"process {pid}" if pid else "another Quiver process"
+            raise IndexReadOnlyError(
+                f"Cannot {action}: {who} updates the index of {self.root} "
+                f"({self.cache_dir}); this one only reads it.",
+                "That process keeps the index current and searches here follow it; to "
+                "write from here, close it (the other editor or `quiver serve`) first.",
+            )
+
+    def close_parts(self, *, quietly: bool = False) -> None:
+        """Close the vector and text indexes and the embedding cache (their files and
+        their own locks, not the cache's writer lock). ``quietly``: ignore errors (the
+        parts may be half-way through a failed write). Caller holds both locks."""
+        for part in (self.vectors, self.text, self.embedding_cache):
+            if part is None:
+                continue
+            if quietly:
+                with contextlib.suppress(Exception):
+                    part.close()
+            else:
+                part.close()
+        self.vectors = self.text = None
+        self.embedding_cache = None
+
+    def relative_path(self, path: Path | str) -> str:
+        """The workspace-relative POSIX path of ``path`` (absolute or relative to the root)."""
+        candidate = Path(path)
+        if not candidate.is_absolute():
+            candidate = self.root / candidate
+        try:
+            return candidate.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return candidate.absolute().relative_to(self.root).as_posix()
+
+    def absolute_path(self, relative: str) -> Path:
+        return self.root / relative
+
+
+def name_index(catalog: Catalog) -> NameIndex[int]:
+    """The fuzzy name index of every symbol in ``catalog`` (~0.08 s per 100,000 names)."""
+    names: NameIndex[int] = NameIndex()
+    names.add_utf8(*catalog.names())
+    return names
