@@ -44,7 +44,7 @@ Role = Literal["writer", "reader"]
 #: pass runs, ``ready`` once it answers from a complete index, ``error`` when it cannot.
 EngineState = Literal["starting", "indexing", "ready", "error"]
 
-#: Longer queries are refused rather than truncated, so an answer is never about half a query.
+#: Longer queries (a pasted file) are cut to this many characters: their head carries the intent.
 MAX_QUERY_CHARS = 2_000
 #: The most results one search returns (the protocol's cap, shared by every front end).
 MAX_LIMIT = 200
