@@ -7,7 +7,7 @@ queries: ``benchmarks/queries/stdlib.json``, natural-language questions a
 developer would ask, each with the symbol that answers it.
 
 Reports MRR@10 and recall@10 per mode, and sweeps the fusion weights so the
-defaults in ``quiver.fusion`` are chosen by measurement.
+defaults in ``quiver.engine.fusion`` are chosen by measurement.
 
     python benchmarks/quality.py [--json]
 """

@@ -24,7 +24,7 @@ DATA = Path(__file__).parent.parent / "data"
 _FIRST_ANSWERS = """
 import json, sys
 from pathlib import Path
-import quiver.lsp.session  # what the server imports before it opens a folder
+import quiver.workspace.session  # what the server imports before it opens a folder
 from quiver.api import SearchQuery
 from quiver.engine import EngineOptions, VectorSearchEngine
 

@@ -1,5 +1,6 @@
-"""The layering rules: the fuzzy matcher is core (no LSP libraries at all) and
-the options parser needs no pygls, so both load without the server stack."""
+"""The layering rules: the fuzzy matcher is core (no LSP libraries at all), the
+options parser needs no pygls, so both load without the server stack, and the
+workspace package is usable by any front end."""
 
 from __future__ import annotations
 
@@ -34,9 +35,39 @@ def test_the_options_parser_imports_neither_pygls_nor_lsprotocol() -> None:
 
 
 def test_the_workspace_session_imports_neither_pygls_nor_lsprotocol() -> None:
-    loaded = modules_loaded_by("import quiver.lsp.session")
+    modules = sorted((SERVER_ROOT / "quiver" / "workspace").glob("*.py"))
+    assert "session.py" in {module.name for module in modules}
+    statement = "; ".join(f"import quiver.workspace.{module.stem}" for module in modules)
+    loaded = modules_loaded_by(statement.replace(".__init__", ""))
     assert "pygls" not in loaded
     assert "lsprotocol" not in loaded
+
+
+def test_the_workspace_package_depends_on_no_front_end() -> None:
+    # Any front end may drive a workspace: it reads options through its own protocol.
+    offenders = {
+        path: sorted(name for name in names if name.startswith(("quiver.lsp", "quiver.cli")))
+        for path, names in quiver_imports_of("workspace").items()
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_the_parse_stage_does_not_import_the_workspace() -> None:
+    # File selection lives in the core; the workspace consults it, never the other way.
+    offenders = {
+        path: sorted(name for name in names if name.startswith("quiver.workspace"))
+        for path, names in quiver_imports_of("parse").items()
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_the_file_watcher_loads_without_the_engine_stack() -> None:
+    # The watcher and the change vocabulary are light: importing them opens no index.
+    loaded = full_modules_loaded_by("import quiver.workspace.watcher")
+    assert "quiver.engine" not in loaded
+    assert not {"numba", "tantivy", "fastembed", "onnxruntime"} & {
+        name.split(".")[0] for name in loaded
+    }
 
 
 def test_the_server_starts_without_importing_the_engine_stack() -> None:

@@ -41,6 +41,7 @@ from quiver.engine.parts import EngineOptions, EngineParts
 from quiver.engine.roles import Roles
 from quiver.engine.search import Searcher
 from quiver.ivf.index import IVFIndex
+from quiver.parse import FileSelector
 
 
 class VectorSearchEngine:
@@ -62,11 +63,21 @@ class VectorSearchEngine:
         options: EngineOptions | None = None,
         cache_dir: Path | None = None,
         role: Literal["auto", "writer", "reader"] = "auto",
+        selector: FileSelector | None = None,
     ) -> None:
         self.root = root.resolve()
         self.options = options or EngineOptions()
         self.cache_dir = cache_dir or cache_dir_for(self.root, self.options.cache_root)
-        self._parts = EngineParts(self.root, self.options, self.cache_dir)
+        # The one answer to "does this file belong to the index?": a workspace session
+        # passes the selector its watcher consults too, so the walk and the watcher agree.
+        # One made for another spelling of the root (a symlink) is not reused: the walk
+        # starts from the real root, as it always has.
+        if selector is None or selector.root != self.root:
+            selector = FileSelector(
+                self.root, excludes=self.options.excludes, max_file_size=self.options.max_file_size
+            )
+        self.selector = selector
+        self._parts = EngineParts(self.root, self.options, self.cache_dir, self.selector)
         self._model = ModelBinding(self._parts, embedder_factory)
         self._roles = Roles(self._parts, self._model)
         self._durability = Durability(self._parts, reopen=self._roles.reopen_after_failed_write)

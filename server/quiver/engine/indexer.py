@@ -41,7 +41,7 @@ from quiver.ids import ClusterId, SymbolId
 from quiver.parse import (
     ParsedFile,
     SourceFile,
-    discover,
+    discover_selected,
     extract_symbols,
     language_for_path,
     parse_files,
@@ -115,10 +115,8 @@ class Indexer:
     ) -> IndexReport:
         skipped: list[tuple[str, str]] = []
         files = list(
-            discover(
-                self._parts.root,
-                max_file_size=self._parts.options.max_file_size,
-                excludes=self._parts.options.excludes,
+            discover_selected(
+                self._parts.selector,
                 on_skip=lambda path, reason: skipped.append((path, reason)),
             )
         )

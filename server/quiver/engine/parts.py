@@ -29,6 +29,7 @@ from quiver.engine.catalog import Catalog
 from quiver.fuzzy import NameIndex
 from quiver.ivf.errors import IndexReadOnlyError
 from quiver.ivf.index import IVFIndex
+from quiver.parse import FileSelector
 from quiver.store.lock import WriterLock
 from quiver.text.index import DocumentIndex
 
@@ -51,10 +52,14 @@ class EngineParts:
     lock; the parts are opened by ``Roles.open``.
     """
 
-    def __init__(self, root: Path, options: EngineOptions, cache_dir: Path) -> None:
+    def __init__(
+        self, root: Path, options: EngineOptions, cache_dir: Path, selector: FileSelector
+    ) -> None:
         self.root = root
         self.options = options
         self.cache_dir = cache_dir
+        #: Which files under ``root`` the index holds (walked by ``index_tree``).
+        self.selector = selector
         #: The one writer's lock: held from parsing to the last commit of a change.
         self.update_lock = threading.RLock()
         #: Short: taken to apply changes and to read the parts, never while embedding.

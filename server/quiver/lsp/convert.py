@@ -37,7 +37,7 @@ from quiver.lsp.options import ServerOptions
 from quiver.symbols import Position, Range, Symbol, SymbolKind
 
 if TYPE_CHECKING:  # the session imports the engine: not at the server's start-up
-    from quiver.lsp.session import SessionStatus
+    from quiver.workspace.status import SessionStatus
 
 __all__ = [
     "JsonObject",

@@ -36,7 +36,7 @@ from quiver.lsp.options import DEFAULT_OPTIONS, OptionProblem, ServerOptions, pa
 from quiver.lsp.reporting import ClientLogHandler, ClientReporter
 
 if TYPE_CHECKING:
-    from quiver.lsp.session import WorkspaceSession
+    from quiver.workspace.session import WorkspaceSession
 
 __all__ = ["QuiverLanguageServer", "create_server", "serve_stdio", "serve_tcp"]
 
@@ -205,7 +205,7 @@ def _apply_log_level(options: ServerOptions) -> None:
 
 
 def _create_session(ls: QuiverLanguageServer, reporter: ClientReporter) -> WorkspaceSession:
-    from quiver.lsp.session import WorkspaceSession
+    from quiver.workspace.session import WorkspaceSession
 
     return WorkspaceSession(ls.folders, ls.options, reporter)
 
@@ -223,7 +223,7 @@ def _forward_logs(reporter: ClientReporter) -> None:
 
 
 async def _register_file_watching(ls: QuiverLanguageServer) -> None:
-    from quiver.lsp.watcher import WATCH_GLOBS
+    from quiver.parse.selection import WATCH_GLOBS
 
     registration = lsp.Registration(
         id="quiver-watched-files",

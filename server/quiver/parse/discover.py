@@ -1,12 +1,9 @@
-"""Workspace discovery: which files under a root are source files worth indexing.
+"""Workspace discovery: the source files under a root that its index holds.
 
-Honours ``.gitignore`` files at every level (and ``.git/info/exclude``),
-``.quiverignore`` files with the same syntax (read after ``.gitignore``, so
-they can also re-include with ``!pattern``), and caller-given exclude
-patterns (gitignore syntax, relative to the root, applied last). Always
-skips version-control and tool directories, dependency trees
-(``node_modules``, virtual environments: any directory holding a
-``pyvenv.cfg``), and build outputs (:data:`EXCLUDED_DIR_NAMES`).
+The walk asks the folder's ``FileSelector`` (``quiver.parse.selection``) about
+each entry, so discovery, the file watcher and the workspace session apply the
+same rules: ignore files, the caller's excludes, the directories always
+skipped, the size limit.
 
 Symbolic links are never followed: a link to something inside the root is
 indexed under the target's own path, a link leading outside the root is
@@ -23,47 +20,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pathspec
-
 from quiver.parse.languages import language_for_path
 from quiver.parse.read import DEFAULT_MAX_FILE_SIZE
+from quiver.parse.selection import VENV_MARKER, FileSelector, IgnoreChain, is_ignored
 
 _log = logging.getLogger(__name__)
-
-#: Directory names skipped wherever they appear (VCS, caches, dependencies, build outputs).
-EXCLUDED_DIR_NAMES: frozenset[str] = frozenset(
-    {
-        ".git",
-        ".hg",
-        ".svn",
-        ".bzr",
-        ".jj",
-        "node_modules",
-        "bower_components",
-        "__pycache__",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".hypothesis",
-        ".tox",
-        ".nox",
-        ".venv",
-        ".eggs",
-        ".gradle",
-        ".next",
-        ".nuxt",
-        ".quiver-cache",
-        "build",
-        "dist",
-        "target",
-        "out",
-    }
-)
-
-#: Ignore files read in every directory, in this order (later ones override).
-IGNORE_FILE_NAMES: tuple[str, ...] = (".gitignore", ".quiverignore")
-
-_VENV_MARKER = "pyvenv.cfg"
 
 SkipCallback = Callable[[str, str], None]
 
@@ -78,14 +39,6 @@ class SourceFile:
     language: str
     size: int
     mtime_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class _IgnoreRules:
-    """Patterns from one ignore file, relative to the directory holding it."""
-
-    prefix: str  # "" at the root, else "sub/dir/"
-    spec: pathspec.GitIgnoreSpec
 
 
 def discover(
@@ -106,20 +59,27 @@ def discover(
     read except ignore files. A ``root`` that is a file yields that file alone
     if its language is supported.
     """
+    yield from discover_selected(
+        FileSelector(root, excludes=excludes, max_file_size=max_file_size), on_skip=on_skip
+    )
+
+
+def discover_selected(
+    selector: FileSelector, *, on_skip: SkipCallback | None = None
+) -> Iterator[SourceFile]:
+    """``discover`` under ``selector.root`` with that folder's selector (its excludes and
+    size limit): the walk a workspace folder's index runs. Same order, reports and cost."""
     report = on_skip if on_skip is not None else _log_skip
-    root_abs = Path(root).absolute()
+    root_abs = selector.root
     real_root = os.path.realpath(root_abs)
+    max_file_size = selector.max_file_size
     if root_abs.is_file():
         single = _single_file(root_abs, max_file_size, report)
         if single is not None:
             yield single
         return
 
-    user_rules = (
-        (_IgnoreRules("", pathspec.GitIgnoreSpec.from_lines(list(excludes))),) if excludes else ()
-    )
-    base_rules = _read_ignore_file(root_abs / ".git" / "info" / "exclude", "")
-    pending: list[tuple[Path, str, tuple[_IgnoreRules, ...]]] = [(root_abs, "", tuple(base_rules))]
+    pending: list[tuple[Path, str, IgnoreChain]] = [(root_abs, "", selector.base_rules())]
     while pending:
         directory, prefix, inherited = pending.pop()
         try:
@@ -129,14 +89,11 @@ def discover(
             report(prefix or "./", f"directory cannot be read ({error.strerror or error})")
             continue
         names = {entry.name for entry in entries}
-        if prefix and _VENV_MARKER in names:
+        if prefix and VENV_MARKER in names:
             continue  # a virtual environment
-        rules = list(inherited)
-        for ignore_name in IGNORE_FILE_NAMES:
-            if ignore_name in names:
-                rules.extend(_read_ignore_file(directory / ignore_name, prefix))
-        rules_here = (*rules, *user_rules)
-        subdirectories: list[tuple[Path, str, tuple[_IgnoreRules, ...]]] = []
+        rules = selector.rules_in(directory, prefix, inherited, names)
+        rules_here = selector.with_excludes(rules)
+        subdirectories: list[tuple[Path, str, IgnoreChain]] = []
         for entry in entries:
             name = entry.name
             rel_path = prefix + name
@@ -147,17 +104,17 @@ def discover(
                 report(rel_path, f"cannot be examined ({error.strerror or error})")
                 continue
             if is_dir:
-                if name in EXCLUDED_DIR_NAMES or _is_ignored(rules_here, rel_path, is_dir=True):
+                if selector.skips_directory(name, rel_path, rules_here):
                     continue
-                subdirectories.append((Path(entry.path), rel_path + "/", tuple(rules)))
+                subdirectories.append((Path(entry.path), rel_path + "/", rules))
                 continue
             language = language_for_path(name)
             if is_symlink:
-                if _is_ignored(rules_here, rel_path, is_dir=False):
+                if is_ignored(rules_here, rel_path, is_dir=False):
                     continue
                 report(rel_path, _symlink_reason(entry.path, real_root))
                 continue
-            if language is None or _is_ignored(rules_here, rel_path, is_dir=False):
+            if language is None or is_ignored(rules_here, rel_path, is_dir=False):
                 continue
             try:
                 stat = entry.stat(follow_symlinks=False)
@@ -167,7 +124,7 @@ def discover(
             if not _is_regular(stat.st_mode):
                 report(rel_path, "not a regular file")
                 continue
-            if stat.st_size > max_file_size:
+            if selector.is_too_large(stat.st_size):
                 report(rel_path, f"too large ({stat.st_size:,} bytes, limit {max_file_size:,})")
                 continue
             yield SourceFile(Path(entry.path), rel_path, language, stat.st_size, stat.st_mtime_ns)
@@ -184,27 +141,6 @@ def _single_file(path: Path, max_file_size: int, report: SkipCallback) -> Source
         report(path.name, f"too large ({stat.st_size:,} bytes, limit {max_file_size:,})")
         return None
     return SourceFile(path, path.name, language, stat.st_size, stat.st_mtime_ns)
-
-
-def _read_ignore_file(path: Path, prefix: str) -> list[_IgnoreRules]:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
-        return []
-    return [_IgnoreRules(prefix, pathspec.GitIgnoreSpec.from_lines(lines))]
-
-
-def _is_ignored(rules: Sequence[_IgnoreRules], rel_path: str, *, is_dir: bool) -> bool:
-    """Git's rule: the last matching pattern decides, deeper ignore files count later."""
-    ignored = False
-    for rule in rules:
-        relative = rel_path[len(rule.prefix) :]
-        result = rule.spec.check_file(relative + "/" if is_dir else relative).include
-        if result is not None:
-            ignored = result
-    return ignored
 
 
 def _symlink_reason(link: str, real_root: str) -> str:

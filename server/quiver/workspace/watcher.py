@@ -2,9 +2,10 @@
 
 Some clients never send ``workspace/didChangeWatchedFiles`` (Neovim 0.7), so
 the server watches its workspace folders itself with watchdog (inotify on
-Linux, FSEvents on macOS, ReadDirectoryChangesW on Windows). Events are
-filtered to what can matter to the index and handed to a callback; the
-session debounces and coalesces them (``quiver.lsp.changes``).
+Linux, FSEvents on macOS, ReadDirectoryChangesW on Windows). Each folder's
+events are filtered by its ``FileSelector`` to what can matter to the index
+(by name, no I/O), classified (``ChangeKind``) and handed to a callback; the
+session debounces and coalesces them (``quiver.workspace.changes``).
 
 No LSP import. The callback runs on watchdog's thread: it must be quick.
 """
@@ -16,71 +17,56 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from quiver.parse import EXCLUDED_DIR_NAMES, language_for_path
-from quiver.parse.discover import IGNORE_FILE_NAMES
-from quiver.parse.languages import EXTENSIONS, FILE_NAMES
+from quiver.parse.selection import FileSelector, is_ignore_file
+from quiver.workspace.changes import ChangeKind
 
-__all__ = ["WATCH_GLOBS", "FolderWatcher", "WatchEvent", "is_watched_file"]
+__all__ = ["FolderWatcher", "WatchCallback"]
 
 log = logging.getLogger(__name__)
 
-#: What happened: a file to re-read, a file gone, or a directory to re-scan.
-WatchEvent = Literal["changed", "deleted", "rescan"]
-WatchCallback = Callable[[Path, WatchEvent], None]
-
-#: Glob patterns of the files the index cares about, for the client's watcher.
-WATCH_GLOBS: tuple[str, ...] = (
-    "**/*.{" + ",".join(sorted(extension[1:] for extension in EXTENSIONS)) + "}",
-    "**/{" + ",".join(sorted({*FILE_NAMES, *IGNORE_FILE_NAMES})) + "}",
-)
-
-
-def is_watched_file(path: Path) -> bool:
-    """Whether a change to this file can change the index: a supported source file or an
-    ignore file, outside the directories discovery always skips."""
-    if any(part in EXCLUDED_DIR_NAMES for part in path.parts):
-        return False
-    return path.name in IGNORE_FILE_NAMES or language_for_path(path) is not None
-
-
-def _is_watched_directory(path: Path) -> bool:
-    return not any(part in EXCLUDED_DIR_NAMES for part in path.parts)
+#: Hears ``(path, kind)``: ``DISK``, ``DELETED`` or ``RESCAN``.
+WatchCallback = Callable[[Path, ChangeKind], None]
 
 
 class FolderWatcher:
     """One watchdog observer for every workspace folder; started lazily, stopped by ``stop``.
 
-    ``on_event(path, kind)`` hears: ``"changed"`` for a source file created or
-    modified (or moved into place, as editors' atomic saves do), ``"deleted"``
-    for one deleted or moved away, and ``"rescan"`` for a directory created,
+    ``on_event(path, kind)`` hears: ``DISK`` for a source file created or
+    modified (or moved into place, as editors' atomic saves do), ``DELETED``
+    for one deleted or moved away, and ``RESCAN`` for a directory created,
     deleted or moved, or an ignore file changed (the folder's file set may
-    have changed in ways single events do not tell).
+    have changed in ways single events do not tell). A file event is already
+    judged by the folder's selector (by name): the callback can queue it as is.
     """
 
     def __init__(self, on_event: WatchCallback) -> None:
         self._on_event = on_event
         self._lock = threading.Lock()
         self._observer: Any = None
-        self._watches: dict[Path, Any] = {}
+        self._watches: dict[Path, tuple[Any, _Handler]] = {}
 
-    def watch(self, root: Path) -> bool:
-        """Start watching ``root`` recursively; False (and a warning logged) if the OS refuses
-        (inotify watch limit, a vanished folder). Costs one inotify watch per directory."""
+    def watch(self, root: Path, selector: FileSelector) -> bool:
+        """Start watching ``root`` recursively, reporting what ``selector`` says may matter
+        (a folder already watched keeps its watch and takes the new selector). False (and
+        a warning logged) if the OS refuses (inotify watch limit, a vanished folder).
+        Costs one inotify watch per directory."""
         from watchdog import events
         from watchdog.observers import Observer
 
         with self._lock:
             if root in self._watches:
+                self._watches[root][1].selector = selector
                 return True
             try:
                 if self._observer is None:
                     self._observer = Observer()
                     self._observer.daemon = True
                     self._observer.start()
-                self._watches[root] = self._observer.schedule(
-                    _Handler(self._on_event),
+                handler = _Handler(self._on_event, selector)
+                watch = self._observer.schedule(
+                    handler,
                     str(root),
                     recursive=True,
                     event_filter=[
@@ -93,6 +79,7 @@ class FolderWatcher:
                         events.DirMovedEvent,
                     ],
                 )
+                self._watches[root] = (watch, handler)
             except OSError as error:
                 log.warning(
                     "Cannot watch %s for changes (%s); edits made outside the editor will "
@@ -107,10 +94,10 @@ class FolderWatcher:
     def unwatch(self, root: Path) -> None:
         """Stop watching ``root`` (no-op if it was not watched)."""
         with self._lock:
-            watch = self._watches.pop(root, None)
-            if watch is not None and self._observer is not None:
+            watched = self._watches.pop(root, None)
+            if watched is not None and self._observer is not None:
                 try:
-                    self._observer.unschedule(watch)
+                    self._observer.unschedule(watched[0])
                 except (KeyError, OSError):
                     log.debug("Watch of %s was already gone", root)
 
@@ -125,10 +112,12 @@ class FolderWatcher:
 
 
 class _Handler:
-    """Turns watchdog events into ``(path, kind)`` calls; drops what cannot matter."""
+    """Turns one folder's watchdog events into ``(path, kind)`` calls; drops what its
+    selector says cannot matter."""
 
-    def __init__(self, on_event: WatchCallback) -> None:
+    def __init__(self, on_event: WatchCallback, selector: FileSelector) -> None:
         self._on_event = on_event
+        self.selector = selector
 
     def dispatch(self, event: Any) -> None:
         try:
@@ -143,19 +132,19 @@ class _Handler:
         if event.is_directory:
             if kind in ("created", "deleted", "moved"):
                 for directory in (source, destination):
-                    if directory is not None and _is_watched_directory(directory):
-                        self._on_event(directory, "rescan")
+                    if directory is not None and self.selector.may_hold_files(directory):
+                        self._on_event(directory, ChangeKind.RESCAN)
             return
         if kind == "moved":
-            self._file(source, "deleted")
+            self._file(source, ChangeKind.DELETED)
             if destination is not None:
-                self._file(destination, "changed")
+                self._file(destination, ChangeKind.DISK)
         elif kind == "deleted":
-            self._file(source, "deleted")
+            self._file(source, ChangeKind.DELETED)
         elif kind in ("created", "modified"):
-            self._file(source, "changed")
+            self._file(source, ChangeKind.DISK)
 
-    def _file(self, path: Path, kind: WatchEvent) -> None:
-        if not is_watched_file(path):
+    def _file(self, path: Path, kind: ChangeKind) -> None:
+        if not self.selector.may_matter(path):
             return
-        self._on_event(path, "rescan" if path.name in IGNORE_FILE_NAMES else kind)
+        self._on_event(path, ChangeKind.RESCAN if is_ignore_file(path) else kind)

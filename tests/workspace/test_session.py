@@ -19,7 +19,7 @@ import pytest
 from hashing_embedder import HashingEmbedder
 from quiver.errors import ModelUnavailableError
 from quiver.lsp.options import ServerOptions
-from quiver.lsp.session import WorkspaceSession
+from quiver.workspace.session import WorkspaceSession
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 WAIT_S = 60.0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from quiver.lsp.changes import ChangeKind, ChangeQueue, PathChange
+from quiver.workspace.changes import ChangeKind, ChangeQueue, PathChange
 
 
 class FakeClock:

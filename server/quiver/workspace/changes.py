@@ -1,25 +1,35 @@
-"""File events, debounced and coalesced into batches for the index writer.
+"""File events: what happened to a path, debounced and coalesced into batches for the
+index writer, and the editors' unsaved buffers.
 
 Editors, the client's file watcher and Quiver's own watcher all report
-changes here. Events for one path coalesce (the latest wins), so a burst of
-keystrokes, or the 1,000 files of a branch switch, becomes one batch. A
-batch is due once no event arrived for ``quiet`` seconds, or ``max_delay``
-seconds after its first event, so continuous typing still updates the index
-a few times a second.
+changes in one vocabulary (``ChangeKind``). Events for one path coalesce
+(the latest wins), so a burst of keystrokes, or the 1,000 files of a branch
+switch, becomes one batch. A batch is due once no event arrived for
+``quiet`` seconds, or ``max_delay`` seconds after its first event, so
+continuous typing still updates the index a few times a second.
 
-Not thread-safe by itself: the session guards it with its own lock. Pure
-Python, no LSP import.
+``ChangeQueue`` is not thread-safe by itself: the session guards it with
+its lock. Pure Python, no LSP import.
 """
 
 from __future__ import annotations
 
 import enum
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DEFAULT_MAX_DELAY_S", "DEFAULT_QUIET_S", "ChangeBatch", "ChangeKind", "ChangeQueue"]
+__all__ = [
+    "DEFAULT_MAX_DELAY_S",
+    "DEFAULT_QUIET_S",
+    "ChangeBatch",
+    "ChangeKind",
+    "ChangeQueue",
+    "DocumentBuffers",
+    "PathChange",
+]
 
 #: A batch waits for this long without new events ...
 DEFAULT_QUIET_S = 0.05
@@ -28,7 +38,7 @@ DEFAULT_MAX_DELAY_S = 0.25
 
 
 class ChangeKind(enum.Enum):
-    """What happened to a path."""
+    """What happened to a path, whoever reported it."""
 
     #: Created or modified on disk: re-read it.
     DISK = "disk"
@@ -36,6 +46,9 @@ class ChangeKind(enum.Enum):
     DELETED = "deleted"
     #: An editor buffer's text (unsaved content is what the user sees).
     BUFFER = "buffer"
+    #: A directory created, deleted or moved, or an ignore file changed: the folder's
+    #: file set may have changed in ways single events do not tell (``ChangeQueue.rescan``).
+    RESCAN = "rescan"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +125,27 @@ class ChangeQueue:
         batch, self._batch = self._batch, ChangeBatch()
         self._first = self._last = None
         return batch
+
+
+class DocumentBuffers:
+    """The open documents with unsaved edits: their text, not the disk's, is what the index
+    shows. Thread-safe (a lock of its own, held for a dictionary operation)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._texts: dict[Path, str] = {}
+
+    def edited(self, path: Path, text: str) -> None:
+        """The buffer of ``path`` now holds ``text``."""
+        with self._lock:
+            self._texts[path] = text
+
+    def discard(self, path: Path) -> bool:
+        """Forget the buffer of ``path`` (saved or closed); whether it had unsaved edits."""
+        with self._lock:
+            return self._texts.pop(path, None) is not None
+
+    def snapshot(self) -> dict[Path, str]:
+        """A copy of every unsaved buffer, by path."""
+        with self._lock:
+            return dict(self._texts)

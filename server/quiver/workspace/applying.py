@@ -1,0 +1,193 @@
+"""File changes into the engines: coalesced batches applied on the writer thread.
+
+Events from any thread are queued (``quiver.workspace.changes``); once a
+batch is due, the writer applies it: one ``update_file`` per changed file
+when few changed, or one walk of the folder (``index_tree``: one walk, one
+embedding batch) for bursts, new files and directory changes. Single-file
+updates are searchable at once and committed to disk once edits pause.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+from quiver.engine import VectorSearchEngine
+from quiver.errors import QuiverError
+from quiver.parse.selection import is_ignore_file
+from quiver.workspace.changes import (
+    ChangeBatch,
+    ChangeKind,
+    ChangeQueue,
+    DocumentBuffers,
+    PathChange,
+)
+from quiver.workspace.folders import Folder, FolderSet
+from quiver.workspace.indexing import FolderIndexer
+from quiver.workspace.jobs import Job
+from quiver.workspace.status import SessionListener
+
+__all__ = ["BURST_FILES", "FLUSH_IDLE_S", "FLUSH_MAX_DELAY_S", "ChangeApplier"]
+
+log = logging.getLogger(__name__)
+
+#: More changed files than this in one batch are handed to ``index_tree``
+#: (one walk, one embedding batch) instead of one ``update_file`` each.
+BURST_FILES = 32
+#: Single-file updates are searchable at once; they are committed to disk once
+#: edits pause this long (a flush makes the next edit wait for fsyncs) ...
+FLUSH_IDLE_S = 2.0
+#: ... and at least this often while edits never pause.
+FLUSH_MAX_DELAY_S = 30.0
+
+
+class ChangeApplier:
+    """Queues file events and applies them to the folders this session writes.
+
+    ``put`` and ``rescan`` may be called from any thread; ``changes_due`` and
+    ``flush_due`` are the writer thread's timed sources (called under the
+    session's condition ``lock``), and the jobs they return run on it.
+    """
+
+    def __init__(
+        self,
+        folders: FolderSet,
+        *,
+        lock: threading.Condition,
+        indexer: FolderIndexer,
+        buffers: DocumentBuffers,
+        listener: SessionListener,
+    ) -> None:
+        self._folders = folders
+        self._lock = lock
+        self._indexer = indexer
+        self._buffers = buffers
+        self._listener = listener
+        self._changes = ChangeQueue()
+        self._flush_at: float | None = None
+        self._unflushed_since: float | None = None
+
+    # -- any thread ------------------------------------------------------------------
+
+    def put(self, path: Path, change: PathChange) -> None:
+        """Queue the latest change of ``path`` and wake the writer."""
+        with self._lock:
+            self._changes.put(path, change)
+            self._lock.notify_all()
+
+    def rescan(self, directory: Path) -> None:
+        """Queue a re-check of the folder holding ``directory`` and wake the writer."""
+        with self._lock:
+            self._changes.rescan(directory)
+            self._lock.notify_all()
+
+    # -- the writer thread's timed sources -------------------------------------------
+
+    def changes_due(self) -> Job | float | None:
+        """The pending batch's job once it is due (the queue starts afresh)."""
+        due = self._changes.due_in()
+        if due is None or due > 0:
+            return due
+        return Job("apply changes", partial(self._apply, self._changes.take()))
+
+    def flush_due(self) -> Job | float | None:
+        """The commit of deferred updates once edits paused (or waited too long)."""
+        if self._flush_at is None:
+            return None
+        flush_in = self._flush_at - time.monotonic()
+        if flush_in > 0:
+            return flush_in
+        self._flush_at = self._unflushed_since = None
+        return Job("flush", self._flush)
+
+    # -- the writer thread -----------------------------------------------------------
+
+    def _apply(self, batch: ChangeBatch) -> None:
+        """Apply one coalesced batch: single-file updates, or one index_tree per folder for
+        bursts, new files and directory changes (its walk applies the ignore rules)."""
+        # A folder this session only reads is updated by its writer, which sees the
+        # same files; unsaved buffers are re-applied if this session takes over.
+        folders = self._folders.with_role("writer")
+        buffers = self._buffers.snapshot()
+        changed_any = False
+        for folder in folders:
+            engine = folder.engine
+            if engine is None:
+                continue
+            mine = {p: c for p, c in batch.paths.items() if folder.contains(p)}
+            rescan = any(folder.contains(directory) for directory in batch.rescan)
+            if not mine and not rescan:
+                continue
+            changed_any = True
+            if rescan or _touches_ignore_files(mine):
+                self._indexer.index([folder.root], title="Updating the index")
+                continue
+            unselected, new = _sort_unknown(folder, engine, mine)
+            relevant = {p: c for p, c in mine.items() if p not in unselected}
+            if new or len(relevant) > BURST_FILES:
+                self._indexer.index([folder.root], title="Updating the index")
+                continue
+            for path, change in relevant.items():
+                _apply_one(engine, path, change, buffers)
+        if changed_any:
+            with self._lock:
+                now = time.monotonic()
+                if self._unflushed_since is None:
+                    self._unflushed_since = now
+                self._flush_at = min(now + FLUSH_IDLE_S, self._unflushed_since + FLUSH_MAX_DELAY_S)
+            self._listener.status_changed(state_changed=False)
+
+    def _flush(self) -> None:
+        for folder in self._folders.snapshot():
+            engine = folder.engine
+            if engine is None:
+                continue
+            try:
+                engine.flush()
+            except QuiverError as error:
+                log.error("Could not commit the index of %s: %s", engine.root, error)
+
+
+def _touches_ignore_files(changes: dict[Path, PathChange]) -> bool:
+    """Whether an ignore file was written or deleted: which files belong may have changed
+    anywhere below it (an unsaved ignore file changes nothing yet)."""
+    return any(
+        is_ignore_file(path) and change.kind is not ChangeKind.BUFFER
+        for path, change in changes.items()
+    )
+
+
+def _sort_unknown(
+    folder: Folder, engine: VectorSearchEngine, changes: dict[Path, PathChange]
+) -> tuple[set[Path], list[Path]]:
+    """The files on disk the index lacks, sorted by the folder's selector: those it leaves
+    out (ignored, excluded, too large: their events are dropped, so typing in an ignored
+    file never walks the workspace) and new ones it selects (a walk indexes them)."""
+    unselected: set[Path] = set()
+    new: list[Path] = []
+    for path, change in changes.items():
+        if change.kind is ChangeKind.DELETED or engine.is_indexed(path) or not path.exists():
+            continue
+        if folder.selector.selects(path):
+            new.append(path)
+        else:
+            unselected.add(path)
+    return unselected, new
+
+
+def _apply_one(
+    engine: VectorSearchEngine, path: Path, change: PathChange, buffers: dict[Path, str]
+) -> None:
+    try:
+        if change.kind is ChangeKind.DELETED:
+            engine.remove_file(path, durable=False)
+        elif change.kind is ChangeKind.BUFFER and change.text is not None:
+            if engine.is_indexed(path):
+                engine.update_file(path, change.text, durable=False)
+        elif path not in buffers:  # an unsaved buffer wins over the disk
+            engine.update_file(path, durable=False)
+    except QuiverError as error:
+        log.warning("Could not update %s: %s", path, error)
