@@ -1,49 +1,52 @@
 """quiver/search: engine results → the JSON of docs/protocol.md, and request
-params → typed records with clear errors for malformed input."""
+params → engine queries with clear errors for malformed input."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections import namedtuple
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from quiver.api import MAX_LIMIT
+from quiver.api import MAX_LIMIT, SearchQuery, SearchResponse, SearchResult
 from quiver.errors import InvalidQueryError, QuiverError
+from quiver.ids import SymbolId
+from quiver.lsp import ext
 from quiver.lsp.convert import (
-    SearchParams,
-    SearchResultLike,
-    reindex_params_from_json,
-    search_params_from_json,
-    search_response_to_json,
-    search_result_to_json,
-    similar_params_from_json,
+    SimilarQuery,
+    search_query_from_lsp,
+    similar_query_from_lsp,
+    to_search_response,
+    to_search_result,
 )
-from quiver.lsp.options import DEFAULT_OPTIONS, parse_options
+from quiver.lsp.options import DEFAULT_OPTIONS, ServerOptions, parse_options
 from quiver.symbols import Position, Range, SymbolKind
 
 
-@dataclass(frozen=True, slots=True)
-class FakeResult:
-    """Stands in for the engine's result record: exactly the promised attributes."""
-
-    name: str
-    kind: SymbolKind
-    container: str
-    path: str
-    range: Range
-    selection_range: Range
-    language: str
-    signature: str
-    snippet: str
-    score: float
-    retrievers: tuple[str, ...]
+def search_result_to_json(result: SearchResult) -> Any:
+    """One result as it goes on the wire."""
+    return ext.to_json(to_search_result(result))
 
 
-def protocol_example_result(**changes: object) -> FakeResult:
+def search_params_from_json(raw: object, options: ServerOptions) -> SearchQuery:
+    """Params as the client sent them → the engine's query, as the handler reads them."""
+    return search_query_from_lsp(ext.read_params(ext.SearchParams, raw), options)
+
+
+def similar_params_from_json(raw: object, options: ServerOptions) -> SimilarQuery:
+    return similar_query_from_lsp(ext.read_params(ext.SimilarParams, raw), options)
+
+
+def reindex_params_from_json(raw: object) -> bool:
+    return ext.read_params(ext.ReindexParams, raw).rebuild
+
+
+def protocol_example_result(**changes: object) -> SearchResult:
     fields: dict[str, object] = {
+        "symbol_id": SymbolId(1),
+        "relative_path": "net/http.py",
         "name": "retry_with_backoff",
         "kind": SymbolKind.FUNCTION,
         "container": "net.http",
@@ -57,12 +60,12 @@ def protocol_example_result(**changes: object) -> FakeResult:
         "retrievers": ("semantic", "text"),
     }
     fields.update(changes)
-    return FakeResult(**fields)  # type: ignore[arg-type]
+    return SearchResult(**fields)  # type: ignore[arg-type]
 
 
 def test_a_result_converts_to_the_documented_example() -> None:
     # The SearchResult of the example in docs/protocol.md, field for field.
-    result: SearchResultLike = protocol_example_result()
+    result = protocol_example_result()
     assert search_result_to_json(result) == {
         "name": "retry_with_backoff",
         "kind": 12,
@@ -84,11 +87,11 @@ def test_a_result_converts_to_the_documented_example() -> None:
 
 
 def test_the_response_wraps_results_with_partial_generation_and_time() -> None:
-    response = search_response_to_json(
-        [protocol_example_result(), protocol_example_result(name="other", score=0.01)],
-        partial=True,
-        generation=12,
-        elapsed_ms=6.12345,
+    results = (protocol_example_result(), protocol_example_result(name="other", score=0.01))
+    response = ext.to_json(
+        to_search_response(
+            SearchResponse(results=results, partial=True, generation=12, elapsed_ms=6.12345)
+        )
     )
     assert response["partial"] is True
     assert response["generation"] == 12
@@ -117,8 +120,8 @@ def test_the_kind_is_the_lsp_number_and_paths_become_encoded_uris() -> None:
 
 def test_search_params_take_their_defaults_from_the_options() -> None:
     options, _ = parse_options({"search": {"limit": 35, "mode": "text"}})
-    assert search_params_from_json({"query": " retry http "}, options) == SearchParams(
-        query="retry http", mode="text", limit=35
+    assert search_params_from_json({"query": " retry http "}, options) == SearchQuery(
+        text="retry http", mode="text", limit=35
     )
 
 
@@ -134,22 +137,14 @@ def test_search_params_read_every_documented_field() -> None:
         },
         DEFAULT_OPTIONS,
     )
-    assert params == SearchParams(
-        query="parse config",
+    assert params == SearchQuery(
+        text="parse config",
         mode="semantic",
         limit=5,
         kinds=(SymbolKind.FUNCTION, SymbolKind.CLASS, SymbolKind.ENUM_MEMBER),
         languages=("python", "rust"),
         paths=("src/**",),
     )
-
-
-def test_search_params_arrive_as_pygls_namedtuples_too() -> None:
-    # pygls 2 hands custom-request params to handlers as nested namedtuples.
-    Params = namedtuple("Params", ["query", "kinds", "limit"])
-    params = search_params_from_json(Params("x", ["method"], 3), DEFAULT_OPTIONS)
-    assert params.kinds == (SymbolKind.METHOD,)
-    assert params.limit == 3
 
 
 def test_a_limit_above_the_maximum_is_lowered_to_it() -> None:
@@ -209,19 +204,17 @@ def test_similar_params_give_the_local_path_and_position() -> None:
         },
         DEFAULT_OPTIONS,
     )
-    assert params.path == "/repo/a b.py"
+    assert params.path == Path("/repo/a b.py")
     assert params.position == Position(10, 4)
     assert params.limit == 7
 
 
-def test_similar_params_as_nested_namedtuples() -> None:
-    Document = namedtuple("Document", ["uri"])
-    Pos = namedtuple("Pos", ["line", "character"])
-    Params = namedtuple("Params", ["textDocument", "position"])
+def test_similar_params_take_the_default_limit() -> None:
     params = similar_params_from_json(
-        Params(Document("file:///repo/x.py"), Pos(1, 2)), DEFAULT_OPTIONS
+        {"textDocument": {"uri": "file:///repo/x.py"}, "position": {"line": 1, "character": 2}},
+        DEFAULT_OPTIONS,
     )
-    assert (params.path, params.position, params.limit) == ("/repo/x.py", Position(1, 2), 20)
+    assert (params.path, params.position, params.limit) == (Path("/repo/x.py"), Position(1, 2), 20)
 
 
 @pytest.mark.parametrize(

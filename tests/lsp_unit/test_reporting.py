@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from lsprotocol import types as lsp
 
-from quiver.lsp.reporting import STATUS_CHANGED, ClientReporter
+from quiver.lsp.ext import STATUS_CHANGED
+from quiver.lsp.reporting import ClientReporter
 
 
 class FakeProgress:

@@ -93,6 +93,17 @@ test("a second file of the same project attaches to the same server", function()
   vim.cmd.edit(vim.fn.fnameescape(workspace .. "/net/http.py"))
 end)
 
+test("the initialize answer names the server's version and advertises Quiver's methods", function()
+  local util = require("quiver.util")
+  local info = client.server_info or {}
+  eq("quiver", info.name)
+  eq(nil, (util.server_version_problem(info, protocol.min_server_version)), vim.inspect(info))
+  local advertised = client.server_capabilities.experimental.quiver
+  eq(protocol.methods.search, advertised.requests[1])
+  ok(vim.tbl_contains(advertised.notifications, protocol.methods.status_changed), vim.inspect(advertised))
+  eq(protocol.max_limit, protocol.max_search_limit(client))
+end)
+
 test("the index becomes ready (polling quiver/status)", function()
   local ready = H.wait_for_ready(status, READY_TIMEOUT_MS)
   ok(ready.symbols >= 6, "the fixture's symbols are indexed: " .. vim.inspect(ready))

@@ -70,6 +70,15 @@ end)
 
 test("parse_search_args clamps the limit to the server's maximum", function()
   eq(protocol.max_limit, assert(util.parse_search_args({ "--limit=5000", "x" })).limit)
+  eq(500, assert(util.parse_search_args({ "--limit=5000", "x" }, { max_limit = 500 })).limit)
+end)
+
+test("max_search_limit reads the server's advertised capability, else the fallback", function()
+  local advertised = { server_capabilities = { experimental = { quiver = { maxSearchLimit = 500 } } } }
+  eq(500, protocol.max_search_limit(advertised))
+  eq(protocol.max_limit, protocol.max_search_limit(nil))
+  eq(protocol.max_limit, protocol.max_search_limit({ server_capabilities = {} }))
+  eq(protocol.max_limit, protocol.max_search_limit({ server_capabilities = { experimental = { quiver = {} } } }))
 end)
 
 test("parse_search_args rejects bad input with a Suggestion", function()
@@ -199,6 +208,17 @@ test("version_cmd swaps `serve ...` for --version and gives up without serve", f
   eq({ "quiver", "--version" }, util.version_cmd({ "quiver", "serve", "--stdio" }))
   eq({ "py", "-m", "quiver", "--version" }, util.version_cmd({ "py", "-m", "quiver", "serve", "--stdio" }))
   eq(nil, util.version_cmd({ "my-wrapper" }))
+end)
+
+test("server_version_problem judges the serverInfo of the initialize answer", function()
+  eq(nil, (util.server_version_problem({ name = "quiver", version = "0.1.0" }, "0.1.0")))
+  eq(nil, (util.server_version_problem({ name = "quiver", version = "1.0.0" }, "0.1.0")))
+  local message, level = util.server_version_problem({ name = "quiver", version = "0.0.9" }, "0.1.0")
+  eq(vim.log.levels.WARN, level)
+  contains(message, "the server is version 0.0.9; this plugin needs 0.1.0 or newer.\nSuggestion: upgrade")
+  message, level = util.server_version_problem(nil, "0.1.0")
+  eq(vim.log.levels.ERROR, level)
+  contains(message, "named no version")
 end)
 
 test("parse_version and compare_versions read and order X.Y.Z numerically", function()

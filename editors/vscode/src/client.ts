@@ -13,10 +13,12 @@ import {
 import {
   StatusChangedNotification,
   StatusRequest,
+  maxSearchLimit,
   type InitializationOptions,
   type StatusResponse,
 } from "./protocol";
 import {
+  checkServerVersion,
   describeCommand,
   probeMessage,
   resolveServerCommand,
@@ -118,7 +120,10 @@ export class QuiverClient implements vscode.Disposable {
     return undefined;
   }
 
-  /** Checks the server's version, then starts it. Resolves once it answered `initialize`. */
+  /**
+   * Finds the server (the `--version` probe), starts it, and checks the version its
+   * `initialize` answer names. Resolves once it answered `initialize`.
+   */
   async start(): Promise<void> {
     const folders = vscode.workspace.workspaceFolders ?? [];
     if (folders.length === 0) {
@@ -178,6 +183,14 @@ export class QuiverClient implements vscode.Disposable {
       this.output.appendLine(`Quiver server failed to start: ${message}`);
       return;
     }
+    const version = checkServerVersion(client.initializeResult?.serverInfo);
+    if (version.kind !== "ok") {
+      this.client = undefined;
+      await client.stop().catch(() => undefined);
+      await this.reportProblem(probeMessage(server, version) ?? version.kind);
+      return;
+    }
+    this.output.appendLine(`Quiver server ${version.version} (${server.command})`);
     this.events.onPhase("running");
     client.onNotification(StatusChangedNotification, (status) => this.events.onStatus(status));
     try {
@@ -193,7 +206,10 @@ export class QuiverClient implements vscode.Disposable {
     if (client === undefined || client.state !== State.Running) {
       return;
     }
-    const settings = changedSettings(readSettings(vscode.workspace.getConfiguration("quiver")));
+    const settings = changedSettings(
+      readSettings(vscode.workspace.getConfiguration("quiver")),
+      maxSearchLimit(client.initializeResult),
+    );
     try {
       await client.sendNotification(DidChangeConfigurationNotification.type, { settings });
     } catch (error) {
@@ -222,16 +238,18 @@ export class QuiverClient implements vscode.Disposable {
     }
   }
 
-  /** Runs `--version`; on failure tells the user what to fix and returns false. */
+  /** Runs `--version` to find the server; on failure tells the user what to fix and returns false. */
   private async checkServer(server: ServerCommand, cwd: string | undefined): Promise<boolean> {
-    const result = await probeServer(server, { cwd });
-    const message = probeMessage(server, result);
+    const message = probeMessage(server, await probeServer(server, { cwd }));
     if (message === undefined) {
-      if (result.kind === "ok") {
-        this.output.appendLine(`Quiver server ${result.version} (${server.command})`);
-      }
       return true;
     }
+    await this.reportProblem(message);
+    return false;
+  }
+
+  /** Shows why the server cannot be used, with buttons to fix it, and marks it failed. */
+  private async reportProblem(message: string): Promise<void> {
     this.output.appendLine(message);
     this.events.onPhase("failed", message.split("\n")[0]);
     const choice = await vscode.window.showErrorMessage(
@@ -247,7 +265,6 @@ export class QuiverClient implements vscode.Disposable {
     } else if (choice === "Retry") {
       void this.start();
     }
-    return false;
   }
 
   private async offerRestart(): Promise<void> {

@@ -7,6 +7,7 @@
 import {
   NotificationType,
   RequestType,
+  type InitializeResult,
   type Position,
   type Range,
 } from "vscode-languageserver-protocol";
@@ -130,6 +131,40 @@ export const ReindexRequest = new RequestType<ReindexParams, ReindexResponse, vo
 export const StatusChangedNotification = new NotificationType<StatusResponse>(
   Methods.statusChanged,
 );
+
+/** What the server advertises as `capabilities.experimental.quiver` in its `initialize` answer. */
+export interface QuiverCapabilities {
+  /** Of the extensions; raised on an incompatible change. */
+  version: number;
+  requests: string[];
+  notifications: string[];
+  /** The largest `limit` a search answers (a larger one is lowered to it). */
+  maxSearchLimit: number;
+  searchModes: SearchMode[];
+}
+
+/** The largest search `limit`, for when the server advertises none (or before it started). */
+export const MAX_SEARCH_LIMIT = 200;
+
+/** The `experimental.quiver` capability of an `initialize` answer, if the server sent one. */
+export function quiverCapabilities(
+  initializeResult: InitializeResult | undefined,
+): Partial<QuiverCapabilities> | undefined {
+  const experimental: unknown = initializeResult?.capabilities.experimental;
+  if (typeof experimental !== "object" || experimental === null) {
+    return undefined;
+  }
+  const quiver: unknown = (experimental as Record<string, unknown>).quiver;
+  return typeof quiver === "object" && quiver !== null ? quiver : undefined;
+}
+
+/** The largest search `limit` the server answers: the advertised one, else `MAX_SEARCH_LIMIT`. */
+export function maxSearchLimit(initializeResult: InitializeResult | undefined): number {
+  const advertised = quiverCapabilities(initializeResult)?.maxSearchLimit;
+  return typeof advertised === "number" && Number.isInteger(advertised) && advertised >= 1
+    ? advertised
+    : MAX_SEARCH_LIMIT;
+}
 
 /** LSP error codes the server uses (docs/protocol.md, "Errors"). */
 export const ErrorCodes = {

@@ -11,6 +11,7 @@ import {
   SEARCH_MODES,
   SearchRequest,
   SimilarRequest,
+  maxSearchLimit,
   type SearchMode,
   type SearchResponse,
   type SearchResult,
@@ -18,6 +19,12 @@ import {
 
 /** How long typing must pause before a query is sent. */
 const DEBOUNCE_MS = 150;
+
+/** `quiver.search.limit`, at most the largest limit the server advertises. */
+function searchLimit(client: LanguageClient): number {
+  const limit = vscode.workspace.getConfiguration("quiver").get<number>("search.limit", 50);
+  return Math.min(limit, maxSearchLimit(client.initializeResult));
+}
 const MODE_STATE_KEY = "quiver.search.mode";
 
 interface ResultItem extends vscode.QuickPickItem {
@@ -160,7 +167,7 @@ export function showSearch(
     }
     const token = requests.next();
     picker.busy = true;
-    const limit = vscode.workspace.getConfiguration("quiver").get<number>("search.limit", 50);
+    const limit = searchLimit(client);
     try {
       const response = await client.sendRequest(SearchRequest, { query, mode, limit }, token);
       if (!requests.isCurrent(token)) {
@@ -211,7 +218,7 @@ export async function showSimilar(client: LanguageClient): Promise<void> {
     void vscode.window.showInformationMessage("Quiver: open a file and put the cursor in a function first.");
     return;
   }
-  const limit = vscode.workspace.getConfiguration("quiver").get<number>("search.limit", 50);
+  const limit = searchLimit(client);
   const params = {
     textDocument: { uri: editor.document.uri.toString() },
     position: { line: editor.selection.active.line, character: editor.selection.active.character },

@@ -1,6 +1,8 @@
 /**
- * Which command starts the Quiver server, from the user's settings, and
- * whether its version is one this extension speaks to. No `vscode` import.
+ * Which command starts the Quiver server, from the user's settings; whether
+ * that command runs at all (the `--version` probe); and whether the version the
+ * server names in its `initialize` answer is one this extension speaks to.
+ * No `vscode` import.
  */
 import * as os from "node:os";
 import * as path from "node:path";
@@ -71,7 +73,7 @@ export function serveArgs(server: ServerCommand): string[] {
   return [...server.prefixArgs, "serve", "--stdio"];
 }
 
-/** Arguments that print the version (`quiver 0.1.0`). */
+/** Arguments that print the version (`quiver 0.1.0`): the probe that finds the executable. */
 export function versionArgs(server: ServerCommand): string[] {
   return [...server.prefixArgs, "--version"];
 }
@@ -82,7 +84,7 @@ export function describeCommand(server: ServerCommand, args: readonly string[]):
   return [server.command, ...args].map(quote).join(" ");
 }
 
-/** The first `X.Y.Z` in `quiver --version` output (`quiver 0.1.0` → `0.1.0`), if any. */
+/** The first `X.Y.Z` in a version text (`quiver 0.1.0` or `0.1.0` → `0.1.0`), if any. */
 export function parseVersion(output: string): string | undefined {
   const match = /(\d+)\.(\d+)(?:\.(\d+))?/.exec(output);
   if (match === null) {
@@ -105,14 +107,23 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** What running `--version` told us about the server. */
+/** What running `--version` told us: whether the command runs Quiver at all. */
 export type ProbeResult =
-  | { kind: "ok"; version: string }
+  | { kind: "ok" }
   | { kind: "missing"; detail: string }
+  | { kind: "broken"; detail: string };
+
+/** What the server's `initialize` answer (`serverInfo.version`) told us. */
+export type VersionCheck =
+  | { kind: "ok"; version: string }
   | { kind: "tooOld"; version: string }
   | { kind: "broken"; detail: string };
 
-/** Classifies the outcome of `<server> --version`. */
+/**
+ * Classifies the outcome of `<server> --version`: found and running, missing
+ * (no such executable, or an interpreter without Quiver), or broken. The
+ * version is not judged here but from the `initialize` answer (`checkServerVersion`).
+ */
 export function classifyProbe(
   outcome:
     | { spawnError: NodeJS.ErrnoException }
@@ -133,9 +144,21 @@ export function classifyProbe(
     }
     return { kind: "broken", detail: text.trim() || `exit code ${String(outcome.exitCode)}` };
   }
-  const version = parseVersion(text);
+  return { kind: "ok" };
+}
+
+/**
+ * Judges the version the running server names in its `initialize` answer
+ * (`serverInfo`, as `client.initializeResult?.serverInfo`): too old below
+ * `MIN_SERVER_VERSION`, broken when it names none.
+ */
+export function checkServerVersion(serverInfo: { name: string; version?: string } | undefined): VersionCheck {
+  const version = parseVersion(serverInfo?.version ?? "");
   if (version === undefined) {
-    return { kind: "broken", detail: `could not read a version from: ${text.trim()}` };
+    return {
+      kind: "broken",
+      detail: `its initialize answer names no version (serverInfo: ${JSON.stringify(serverInfo ?? null)})`,
+    };
   }
   if (compareVersions(version, MIN_SERVER_VERSION) < 0) {
     return { kind: "tooOld", version };
@@ -148,10 +171,10 @@ const INSTALL_HINT =
   "`quiver.serverPath` at `.venv/bin/quiver`)";
 
 /**
- * The notification text for a probe that failed: what went wrong and a
- * `Suggestion:` that says how to fix it. Undefined when the probe passed.
+ * The notification text for a probe or a version check that failed: what went
+ * wrong and a `Suggestion:` that says how to fix it. Undefined when it passed.
  */
-export function probeMessage(server: ServerCommand, result: ProbeResult): string | undefined {
+export function probeMessage(server: ServerCommand, result: ProbeResult | VersionCheck): string | undefined {
   const where =
     server.source === "serverPath"
       ? `quiver.serverPath (${server.command})`

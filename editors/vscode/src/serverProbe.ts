@@ -1,6 +1,8 @@
 /**
- * Runs `<server> --version` before starting the language server, so that a
- * missing or outdated install gets a clear message instead of a crashed client.
+ * Runs `<server> --version` before starting the language server to find it, so
+ * that a missing install (no executable, or an interpreter without Quiver) gets a
+ * clear message instead of a crashed client. The version itself is judged from
+ * the server's `initialize` answer (`checkServerVersion`), not from this output.
  * Node only (child_process), no `vscode` import.
  */
 import { execFile } from "node:child_process";
@@ -8,7 +10,8 @@ import { classifyProbe, versionArgs, type ProbeResult, type ServerCommand } from
 
 /**
  * Runs the version command with `timeoutMs` as its limit and classifies the
- * answer. Costs one process start (the Python interpreter's import time).
+ * outcome (ok, missing, broken). Costs one process start (the Python
+ * interpreter's import time).
  */
 export function probeServer(
   server: ServerCommand,

@@ -2,7 +2,7 @@
  * The `quiver.*` settings the server receives as `initializationOptions`.
  * No `vscode` import: the caller passes the values it read.
  */
-import type { InitializationOptions } from "./protocol";
+import { MAX_SEARCH_LIMIT, type InitializationOptions } from "./protocol";
 
 export interface QuiverSettings {
   cacheDir?: string;
@@ -12,9 +12,13 @@ export interface QuiverSettings {
 
 /**
  * The `initializationOptions` for `initialize`: unset or empty settings are
- * left out so the server keeps its own defaults.
+ * left out so the server keeps its own defaults. The search limit is kept
+ * within 1..`maxLimit` (the server's advertised `maxSearchLimit` once it runs).
  */
-export function initializationOptions(settings: QuiverSettings): InitializationOptions {
+export function initializationOptions(
+  settings: QuiverSettings,
+  maxLimit: number = MAX_SEARCH_LIMIT,
+): InitializationOptions {
   const options: InitializationOptions = {};
   const cacheDir = settings.cacheDir?.trim() ?? "";
   if (cacheDir !== "") {
@@ -25,7 +29,7 @@ export function initializationOptions(settings: QuiverSettings): InitializationO
     options.exclude = exclude;
   }
   if (settings.searchLimit !== undefined) {
-    options.search = { limit: Math.min(200, Math.max(1, Math.round(settings.searchLimit))) };
+    options.search = { limit: Math.min(maxLimit, Math.max(1, Math.round(settings.searchLimit))) };
   }
   return options;
 }
@@ -39,7 +43,10 @@ export function initializationOptions(settings: QuiverSettings): InitializationO
  * `quiver.trace.server`), which the server would report as unknown options,
  * nor `cacheDir`, which takes effect on a restart (the extension offers one).
  */
-export function changedSettings(settings: QuiverSettings): InitializationOptions {
-  const options = initializationOptions({ exclude: settings.exclude, searchLimit: settings.searchLimit });
+export function changedSettings(
+  settings: QuiverSettings,
+  maxLimit: number = MAX_SEARCH_LIMIT,
+): InitializationOptions {
+  const options = initializationOptions({ exclude: settings.exclude, searchLimit: settings.searchLimit }, maxLimit);
   return { exclude: options.exclude ?? [], ...(options.search !== undefined ? { search: options.search } : {}) };
 }

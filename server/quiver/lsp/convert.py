@@ -1,17 +1,19 @@
-"""The one place where Quiver's types and the protocol's types meet.
+"""The one place where Quiver's records and the protocol's types meet.
 
 Like rust-analyzer's ``to_proto`` / ``from_proto``: handlers never build an
-LSP object or read raw params themselves; they call one function here, so
-each conversion is written once.
+LSP object or read params themselves; they call one function here, so each
+conversion is written once.
 
-* ``to_*`` functions: ``quiver.symbols`` records → ``lsprotocol.types``
-  (positions, ranges, kinds, ``SymbolInformation``, ``WorkspaceSymbol``,
-  hierarchical ``DocumentSymbol`` trees), search results → ``workspace/symbol``
-  entries and the JSON of ``quiver/search``, and the session's status → the
-  JSON of ``quiver/status`` (``docs/protocol.md``).
-* ``*_from_json`` functions: the params of Quiver's custom requests → typed
-  records, raising ``InvalidQueryError`` (shown to the user, answered with
-  ``-32602`` InvalidParams) for malformed input.
+* ``to_*`` functions: Quiver's records → protocol types. ``quiver.symbols``
+  records → ``lsprotocol.types`` (positions, ranges, kinds, ``SymbolInformation``,
+  ``WorkspaceSymbol``, hierarchical ``DocumentSymbol`` trees); ``quiver.api``'s
+  search results and the session's status → the results of Quiver's requests
+  declared in ``quiver.lsp.ext`` (``docs/protocol.md``).
+* ``*_from_lsp`` functions: protocol types → Quiver's records: positions and
+  ranges, and the typed params of ``quiver/search`` and ``quiver/similar``
+  (read by ``ext.read_params``) → queries, with the server's options as
+  defaults, raising ``InvalidQueryError`` (answered with ``-32602``
+  InvalidParams) for values the engine cannot use.
 * ``path_to_uri`` / ``uri_to_path``: file paths ↔ ``file://`` URIs.
 
 Positions are 0-based lines and UTF-16 columns on both sides, so position
@@ -24,53 +26,47 @@ import math
 import os
 import re
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from lsprotocol import types as lsp
 
-from quiver.api import MAX_LIMIT, SEARCH_MODES, SearchMode
+from quiver import api
 from quiver.errors import InvalidQueryError
+from quiver.lsp import ext
 from quiver.lsp.options import ServerOptions
 from quiver.symbols import Position, Range, Symbol, SymbolKind
 
 if TYPE_CHECKING:  # the session imports the engine: not at the server's start-up
+    from quiver.engine.catalog import SymbolRecord
     from quiver.workspace.status import SessionStatus
 
 __all__ = [
-    "JsonObject",
-    "OutlineSymbol",
-    "SearchParams",
-    "SearchResultLike",
-    "SimilarParams",
+    "SimilarQuery",
     "path_to_uri",
     "position_from_lsp",
     "range_from_lsp",
-    "reindex_params_from_json",
-    "search_params_from_json",
-    "search_response_to_json",
-    "search_result_to_json",
+    "search_query_from_lsp",
     "search_result_to_symbol_information",
-    "similar_params_from_json",
-    "status_to_json",
+    "similar_query_from_lsp",
     "to_document_symbols",
     "to_location",
     "to_lsp_position",
     "to_lsp_range",
     "to_lsp_symbol_kind",
+    "to_search_response",
+    "to_search_result",
+    "to_status",
     "to_symbol_information",
     "to_workspace_symbol",
     "uri_to_path",
     "workspace_folder_paths",
 ]
 
-JsonObject: TypeAlias = dict[str, Any]
-
 _WINDOWS = os.name == "nt"
 _DRIVE_PATH = re.compile(r"^/?[A-Za-z]:")
-_MODES: dict[str, SearchMode] = {mode: mode for mode in SEARCH_MODES}
 
 
 # --- paths and URIs ---------------------------------------------------------------------
@@ -176,13 +172,6 @@ def to_lsp_symbol_kind(kind: SymbolKind) -> lsp.SymbolKind:
     return lsp.SymbolKind(int(kind))
 
 
-def _range_json(span: Range) -> JsonObject:
-    return {
-        "start": {"line": span.start.line, "character": span.start.character},
-        "end": {"line": span.end.line, "character": span.end.character},
-    }
-
-
 # --- symbols ------------------------------------------------------------------------------
 
 
@@ -224,22 +213,9 @@ def _contains(outer: Range, inner: Range) -> bool:
     ) and (inner.end.line, inner.end.character) <= (outer.end.line, outer.end.character)
 
 
-class OutlineSymbol(Protocol):
-    """What a document-symbol tree needs of a symbol: an extracted ``Symbol`` or the
-    engine's indexed record of one."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def kind(self) -> SymbolKind: ...
-    @property
-    def container(self) -> str: ...
-    @property
-    def signature(self) -> str: ...
-    @property
-    def range(self) -> Range: ...
-    @property
-    def selection_range(self) -> Range: ...
+#: What a document-symbol tree is built from: an extracted ``Symbol`` (an open
+#: buffer) or the engine's indexed record of one.
+OutlineSymbol: TypeAlias = "Symbol | SymbolRecord"
 
 
 def _is_parent(parent: OutlineSymbol, child: OutlineSymbol) -> bool:
@@ -312,57 +288,41 @@ def _document_symbol(node: _Node) -> lsp.DocumentSymbol:
     )
 
 
-# --- quiver/search results ------------------------------------------------------------------
+# --- quiver/search and quiver/similar -------------------------------------------------------
 
 
-class SearchResultLike(Protocol):
-    """What the engine's search result record offers (``docs/protocol.md``)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def kind(self) -> SymbolKind: ...
-    @property
-    def container(self) -> str: ...
-    @property
-    def path(self) -> str: ...  # absolute
-    @property
-    def range(self) -> Range: ...
-    @property
-    def selection_range(self) -> Range: ...
-    @property
-    def language(self) -> str: ...
-    @property
-    def signature(self) -> str: ...
-    @property
-    def snippet(self) -> str: ...
-    @property
-    def score(self) -> float: ...
-    @property
-    def retrievers(self) -> tuple[str, ...]: ...
-
-
-def search_result_to_json(result: SearchResultLike) -> JsonObject:
-    """One ``SearchResult`` of ``quiver/search`` / ``quiver/similar`` as JSON-ready data.
+def to_search_result(result: api.SearchResult) -> ext.SearchResult:
+    """One result of ``quiver/search`` / ``quiver/similar``.
 
     A non-finite score (which JSON cannot carry) is sent as 0.
     """
     score = float(result.score)
-    return {
-        "name": result.name,
-        "kind": int(result.kind),
-        "containerName": result.container,
-        "location": {"uri": path_to_uri(result.path), "range": _range_json(result.range)},
-        "selectionRange": _range_json(result.selection_range),
-        "language": result.language,
-        "signature": result.signature,
-        "snippet": result.snippet,
-        "score": score if math.isfinite(score) else 0.0,
-        "retrievers": list(result.retrievers),
-    }
+    return ext.SearchResult(
+        name=result.name,
+        kind=to_lsp_symbol_kind(result.kind),
+        container_name=result.container,
+        location=lsp.Location(uri=path_to_uri(result.path), range=to_lsp_range(result.range)),
+        selection_range=to_lsp_range(result.selection_range),
+        language=result.language,
+        signature=result.signature,
+        snippet=result.snippet,
+        score=score if math.isfinite(score) else 0.0,
+        retrievers=tuple(result.retrievers),
+    )
 
 
-def search_result_to_symbol_information(result: SearchResultLike) -> lsp.SymbolInformation:
+def to_search_response(response: api.SearchResponse) -> ext.SearchResponse:
+    """The answer of ``quiver/search`` and ``quiver/similar``: the results in rank order,
+    ``partial``, the index generation, and the time taken rounded to microseconds."""
+    return ext.SearchResponse(
+        results=tuple(to_search_result(result) for result in response.results),
+        partial=response.partial,
+        generation=response.generation,
+        elapsed_ms=round(response.elapsed_ms, 3),
+    )
+
+
+def search_result_to_symbol_information(result: api.SearchResult) -> lsp.SymbolInformation:
     """A ``workspace/symbol`` entry for a search result, with its full location.
 
     ``SymbolInformation`` rather than ``WorkspaceSymbol``: every client reads
@@ -377,99 +337,27 @@ def search_result_to_symbol_information(result: SearchResultLike) -> lsp.SymbolI
     )
 
 
-def search_response_to_json(
-    results: Iterable[SearchResultLike], *, partial: bool, generation: int, elapsed_ms: float
-) -> JsonObject:
-    """The ``SearchResponse`` of ``quiver/search`` and ``quiver/similar``.
-
-    ``partial`` is true while the first indexing still runs; ``generation`` is
-    the index generation the answer came from.
-    """
-    return {
-        "results": [search_result_to_json(result) for result in results],
-        "partial": partial,
-        "generation": generation,
-        "elapsedMs": round(elapsed_ms, 3),
-    }
-
-
-# --- quiver/status ----------------------------------------------------------------------------
-
-
-def status_to_json(status: SessionStatus) -> JsonObject:
-    """The ``StatusResponse`` of ``quiver/status`` (and ``quiver/statusChanged``)."""
-    return {
-        "state": status.state,
-        "message": status.message,
-        "role": status.role,
-        "workspaceFolders": [path_to_uri(folder) for folder in status.folders],
-        "files": status.files,
-        "filesIndexed": status.files_indexed,
-        "symbols": status.symbols,
-        "generation": status.generation,
-        "model": {"id": status.model_id, "dim": status.dim},
-        "cacheDir": str(status.cache_dir),
-        "diskBytes": status.disk_bytes,
-        "lastUpdate": status.last_update.isoformat() if status.last_update else None,
-    }
-
-
-# --- params of the custom requests ------------------------------------------------------
-
-
 @dataclass(frozen=True, slots=True)
-class SearchParams:
-    """The params of ``quiver/search`` with the defaults filled in."""
+class SimilarQuery:
+    """What ``quiver/similar`` asks: code like the symbol at ``position`` in ``path``."""
 
-    query: str
-    mode: SearchMode
-    limit: int
-    kinds: tuple[SymbolKind, ...] = ()
-    languages: tuple[str, ...] = ()
-    paths: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SimilarParams:
-    """The params of ``quiver/similar``: a position in a local file."""
-
-    path: str
+    path: Path
     position: Position
     limit: int
 
 
-def search_params_from_json(raw: object, options: ServerOptions) -> SearchParams:
-    """Read ``quiver/search`` params (a mapping, or pygls's namedtuple form).
+def search_query_from_lsp(params: ext.SearchParams, options: ServerOptions) -> api.SearchQuery:
+    """The query of ``quiver/search`` params: the query text stripped, ``mode`` and
+    ``limit`` defaulting to ``options``, a limit above ``MAX_LIMIT`` lowered to it,
+    kind labels as ``SymbolKind``, languages lower-cased.
 
-    ``mode`` and ``limit`` default to ``options``; a limit above
-    ``MAX_LIMIT`` is lowered to it. Raises ``InvalidQueryError`` naming
-    the field for anything malformed: a missing or blank query, an unknown
-    mode or kind label, a limit below 1, a filter that is not a list of strings.
+    Raises ``InvalidQueryError`` for a blank query or an unknown kind label.
     """
-    params = _object(raw, "quiver/search")
-    query = params.get("query")
-    if not isinstance(query, str):
-        raise InvalidQueryError(
-            f"quiver/search needs a 'query' string, got {_describe(query)}.",
-            'send params such as {"query": "retry failed http requests"}.',
-        )
-    if not query.strip():
+    query = params.query.strip()
+    if not query:
         raise InvalidQueryError("The query is empty.", "type a few words or a symbol name.")
-    given_mode = params.get("mode")
-    mode = (
-        options.search_mode
-        if given_mode is None
-        else _MODES.get(given_mode.strip().lower())
-        if isinstance(given_mode, str)
-        else None
-    )
-    if mode is None:
-        raise InvalidQueryError(
-            f"Unknown search mode {_describe(given_mode)}.",
-            'use "hybrid" (default), "semantic" or "text".',
-        )
     kinds = []
-    for label in _strings(params, "kinds"):
+    for label in params.kinds or ():
         try:
             kinds.append(SymbolKind.from_label(label))
         except KeyError:
@@ -477,123 +365,56 @@ def search_params_from_json(raw: object, options: ServerOptions) -> SearchParams
             raise InvalidQueryError(
                 f"Unknown symbol kind {label!r} in 'kinds'.", f"use kind labels among: {known}."
             ) from None
-    return SearchParams(
-        query=query.strip(),
-        mode=mode,
-        limit=_limit(params, options.search_limit),
+    return api.SearchQuery(
+        text=query,
+        mode=params.mode or options.search_mode,
+        limit=_limit(params.limit, options),
         kinds=tuple(kinds),
-        languages=tuple(language.strip().lower() for language in _strings(params, "languages")),
-        paths=_strings(params, "paths"),
+        languages=tuple(language.strip().lower() for language in params.languages or ()),
+        paths=params.paths or (),
     )
 
 
-def similar_params_from_json(raw: object, options: ServerOptions) -> SimilarParams:
-    """Read ``quiver/similar`` params: ``{textDocument: {uri}, position, limit?}``.
+def similar_query_from_lsp(params: ext.SimilarParams, options: ServerOptions) -> SimilarQuery:
+    """The query of ``quiver/similar`` params: the document's local path, the position,
+    and the limit as for ``search_query_from_lsp``.
 
-    Raises ``InvalidQueryError`` when the document is not a local file or the
-    position is malformed.
+    Raises ``InvalidQueryError`` when the document is not a local file.
     """
-    params = _object(raw, "quiver/similar")
-    document = _plain(params.get("textDocument"))
-    uri = document.get("uri") if isinstance(document, Mapping) else None
-    if not isinstance(uri, str):
-        raise InvalidQueryError(
-            "quiver/similar needs 'textDocument.uri'.",
-            'send {"textDocument": {"uri": "file:///..."}, "position": {...}}.',
-        )
+    uri = params.text_document.uri
     path = uri_to_path(uri)
     if path is None:
         raise InvalidQueryError(
             f"Quiver only indexes local files, not {uri!r}.",
             "save the buffer to a file in the workspace first.",
         )
-    position = _plain(params.get("position"))
-    line = position.get("line") if isinstance(position, Mapping) else None
-    character = position.get("character") if isinstance(position, Mapping) else None
-    if not _is_natural(line) or not _is_natural(character):
-        raise InvalidQueryError(
-            f"quiver/similar needs a 'position' with whole-number 'line' and 'character', "
-            f"got {_describe(position)}.",
-            'send a position such as {"line": 10, "character": 4} (0-based).',
-        )
-    return SimilarParams(
-        path=path,
-        position=Position(line=line, character=character),
-        limit=_limit(params, options.search_limit),
+    return SimilarQuery(
+        path=Path(path),
+        position=position_from_lsp(params.position),
+        limit=_limit(params.limit, options),
     )
 
 
-def reindex_params_from_json(raw: object) -> bool:
-    """Read ``quiver/reindex`` params ``{rebuild?: boolean}``: whether to rebuild."""
-    if raw is None:
-        return False
-    params = _object(raw, "quiver/reindex")
-    rebuild = params.get("rebuild", False)
-    if not isinstance(rebuild, bool):
-        raise InvalidQueryError(
-            f"'rebuild' must be true or false, got {_describe(rebuild)}.",
-            'send {"rebuild": true} to re-embed everything, or {} for changed files only.',
-        )
-    return rebuild
+def _limit(limit: int | None, options: ServerOptions) -> int:
+    return options.search_limit if limit is None else min(limit, api.MAX_LIMIT)
 
 
-def _plain(value: object) -> object:
-    """Mappings and pygls's namedtuple params as plain dicts and lists, recursively."""
-    as_dict = getattr(value, "_asdict", None)
-    if isinstance(value, tuple) and callable(as_dict):
-        value = as_dict()
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value
+# --- quiver/status ----------------------------------------------------------------------------
 
 
-def _object(raw: object, method: str) -> Mapping[str, object]:
-    params = _plain(raw)
-    if not isinstance(params, Mapping):
-        raise InvalidQueryError(
-            f"{method} params must be an object, got {_describe(raw)}.",
-            "see docs/protocol.md for the params of each Quiver request.",
-        )
-    return params
-
-
-def _strings(params: Mapping[str, object], field: str) -> tuple[str, ...]:
-    value = params.get(field)
-    if value is None:
-        return ()
-    if (
-        not isinstance(value, Sequence)
-        or isinstance(value, str)
-        or not all(isinstance(item, str) for item in value)
-    ):
-        raise InvalidQueryError(
-            f"'{field}' must be a list of strings, got {_describe(value)}.",
-            f'send it as a list, e.g. "{field}": ["..."], or leave it out.',
-        )
-    return tuple(str(item) for item in value)
-
-
-def _limit(params: Mapping[str, object], default: int) -> int:
-    value = params.get("limit", default)
-    if value is None:
-        return default
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if not _is_natural(value) or value < 1:
-        raise InvalidQueryError(
-            f"'limit' must be a whole number from 1 to {MAX_LIMIT}, got {_describe(value)}.",
-            f"send a limit such as 20 (at most {MAX_LIMIT}), or leave it out.",
-        )
-    return min(value, MAX_LIMIT)
-
-
-def _is_natural(value: object) -> TypeGuard[int]:
-    """A whole number >= 0 (``True`` is an ``int`` in Python, not in JSON)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _describe(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def to_status(status: SessionStatus) -> ext.StatusResponse:
+    """The answer of ``quiver/status`` (and the params of ``quiver/statusChanged``)."""
+    return ext.StatusResponse(
+        state=status.state,
+        message=status.message,
+        role=status.role,
+        workspace_folders=tuple(path_to_uri(folder) for folder in status.folders),
+        files=status.files,
+        files_indexed=status.files_indexed,
+        symbols=status.symbols,
+        generation=status.generation,
+        model=ext.ModelInfo(id=status.model_id, dim=status.dim),
+        cache_dir=str(status.cache_dir),
+        disk_bytes=status.disk_bytes,
+        last_update=status.last_update.isoformat() if status.last_update else None,
+    )

@@ -26,13 +26,12 @@ from typing import Any, Literal
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
-from quiver.lsp.convert import JsonObject
+from quiver.lsp import ext
 
-__all__ = ["STATUS_CHANGED", "STATUS_INTERVAL_S", "ClientLogHandler", "ClientReporter"]
+__all__ = ["STATUS_INTERVAL_S", "ClientLogHandler", "ClientReporter"]
 
 log = logging.getLogger(__name__)
 
-STATUS_CHANGED = "quiver/statusChanged"
 #: ``quiver/statusChanged`` is sent at most this often while nothing but counts change.
 STATUS_INTERVAL_S = 0.5
 #: Without work-done progress, progress goes to the log at most this often.
@@ -59,7 +58,7 @@ class ClientReporter:
         loop: asyncio.AbstractEventLoop,
         *,
         work_done_progress: bool,
-        status: Callable[[], JsonObject | None],
+        status: Callable[[], ext.StatusResponse | None],
     ) -> None:
         self._server = server
         self._loop = loop
@@ -202,7 +201,7 @@ class ClientReporter:
         try:
             body = await asyncio.to_thread(self._status)
             if body is not None:
-                self._server.protocol.notify(STATUS_CHANGED, body)
+                self._server.protocol.notify(ext.STATUS_CHANGED, body)
         except Exception:
             log.exception("Could not compute the status")
         finally:

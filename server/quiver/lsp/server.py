@@ -1,8 +1,9 @@
 """The language server: one short handler per LSP feature, each a translation.
 
-Every handler reads its params (``quiver.lsp.convert``), calls the workspace
-session (``quiver.lsp.session``, which owns the engines, indexing and file
-watching), converts the answer back, and returns. Blocking work runs in
+Every handler reads its params (``quiver.lsp.ext`` declares Quiver's own
+requests, ``quiver.lsp.convert`` turns params into queries), calls the
+workspace session (``quiver.workspace.session``, which owns the engines, indexing and
+file watching), converts the answer back, and returns. Blocking work runs in
 worker threads (``asyncio.to_thread``): the event loop only reads, routes and
 writes messages, so a request is never stuck behind indexing, and a
 ``$/cancelRequest`` answers the request at once with ``RequestCancelled``.
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+import attrs
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
@@ -31,7 +33,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from quiver import __version__
 from quiver.errors import InvalidQueryError, QuiverError
-from quiver.lsp import convert
+from quiver.lsp import convert, ext
 from quiver.lsp.options import DEFAULT_OPTIONS, OptionProblem, ServerOptions, parse_options
 from quiver.lsp.reporting import ClientLogHandler, ClientReporter
 
@@ -42,27 +44,41 @@ __all__ = ["QuiverLanguageServer", "create_server", "serve_stdio", "serve_tcp"]
 
 log = logging.getLogger(__name__)
 
-SEARCH = "quiver/search"
-SIMILAR = "quiver/similar"
-STATUS = "quiver/status"
-REINDEX = "quiver/reindex"
-#: LSP's RequestFailed: the request was valid but the engine could not answer it.
-REQUEST_FAILED = -32803
+
+@attrs.define
+class QuiverRequestMessage:
+    """A ``quiver/*`` request as it arrives, its params the JSON the client sent (pygls
+    would hand over nested namedtuples) for ``ext.read_params`` to read."""
+
+    id: int | str
+    method: str
+    jsonrpc: str
+    params: Any = None
 
 
 class QuiverProtocol(LanguageServerProtocol):
-    """pygls's protocol, pinned to UTF-16 positions.
+    """pygls's protocol, pinned to UTF-16 positions, advertising Quiver's extensions.
 
     pygls adopts the first encoding a client offers (Neovim offers UTF-8 first);
     Quiver's extraction reports UTF-16 columns, the LSP default, so no other
-    encoding is negotiated.
+    encoding is negotiated. The ``initialize`` answer carries ``serverInfo`` (name
+    and version) and ``ext.CAPABILITIES`` under ``experimental.quiver``.
     """
 
     @lsp_method(lsp.INITIALIZE)
     def lsp_initialize(self, params: lsp.InitializeParams) -> Any:
         if params.capabilities.general is not None:
             params.capabilities.general.position_encodings = None
-        return (yield from super().lsp_initialize(params))
+        result: lsp.InitializeResult = yield from super().lsp_initialize(params)
+        result.capabilities.experimental = {ext.EXPERIMENTAL_KEY: ext.CAPABILITIES}
+        return result
+
+    # pygls caches its lookup (an lru_cache, hence the ignore); this one is a dict lookup.
+    def get_message_type(self, method: str) -> type[Any] | None:  # type: ignore[override]
+        """lsprotocol's message type of a standard method; Quiver's requests keep plain JSON."""
+        if method in ext.REQUESTS:
+            return QuiverRequestMessage
+        return super().get_message_type(method)
 
 
 class QuiverLanguageServer(LanguageServer):
@@ -132,7 +148,7 @@ def lsp_errors() -> Iterator[None]:
     except InvalidQueryError as error:
         raise JsonRpcInvalidParams(str(error)) from error
     except QuiverError as error:
-        raise JsonRpcException(str(error), code=REQUEST_FAILED) from error
+        raise JsonRpcException(str(error), code=ext.REQUEST_FAILED) from error
     except (JsonRpcException, asyncio.CancelledError):
         raise
     except Exception as error:
@@ -140,7 +156,7 @@ def lsp_errors() -> Iterator[None]:
         raise JsonRpcException(
             f"Quiver could not answer: {error}\nSuggestion: see the server's log (stderr); "
             "if it persists, run `quiver/reindex` with rebuild: true.",
-            code=REQUEST_FAILED,
+            code=ext.REQUEST_FAILED,
         ) from error
 
 
@@ -179,7 +195,7 @@ async def initialized(ls: QuiverLanguageServer, params: lsp.InitializedParams) -
         ls,
         asyncio.get_running_loop(),
         work_done_progress=bool(window and window.work_done_progress),
-        status=lambda: _status_json(ls),
+        status=lambda: _status(ls),
     )
     _forward_logs(reporter)
     try:
@@ -210,10 +226,10 @@ def _create_session(ls: QuiverLanguageServer, reporter: ClientReporter) -> Works
     return WorkspaceSession(ls.folders, ls.options, reporter)
 
 
-def _status_json(ls: QuiverLanguageServer) -> convert.JsonObject | None:
+def _status(ls: QuiverLanguageServer) -> ext.StatusResponse | None:
     """The status body, or None once the session is closed (nothing left to report)."""
     session = ls.session
-    return convert.status_to_json(session.status()) if session is not None else None
+    return convert.to_status(session.status()) if session is not None else None
 
 
 def _forward_logs(reporter: ClientReporter) -> None:
@@ -392,61 +408,62 @@ async def document_symbol(
         return convert.to_document_symbols(symbols)
 
 
-async def quiver_search(ls: QuiverLanguageServer, params: Any) -> convert.JsonObject:
+async def quiver_search(ls: QuiverLanguageServer, params: object) -> ext.SearchResponse:
     """``quiver/search`` (docs/protocol.md)."""
     with lsp_errors():
-        query = convert.search_params_from_json(params, ls.options)
+        query = convert.search_query_from_lsp(ext.read_params(ext.SearchParams, params), ls.options)
         session = await ls.ready_session()
         response = await asyncio.to_thread(
             session.search,
-            query.query,
+            query.text,
             mode=query.mode,
             limit=query.limit,
             kinds=query.kinds,
             languages=query.languages,
             paths=query.paths,
         )
-        return convert.search_response_to_json(
-            response.results,
-            partial=response.partial,
-            generation=response.generation,
-            elapsed_ms=response.elapsed_ms,
-        )
+        return convert.to_search_response(response)
 
 
-async def quiver_similar(ls: QuiverLanguageServer, params: Any) -> convert.JsonObject:
+async def quiver_similar(ls: QuiverLanguageServer, params: object) -> ext.SearchResponse:
     """``quiver/similar`` (docs/protocol.md)."""
     with lsp_errors():
-        query = convert.similar_params_from_json(params, ls.options)
+        query = convert.similar_query_from_lsp(
+            ext.read_params(ext.SimilarParams, params), ls.options
+        )
         session = await ls.ready_session()
         response = await asyncio.to_thread(
             session.similar,
-            Path(query.path),
+            query.path,
             query.position.line,
             query.position.character,
             limit=query.limit,
         )
-        return convert.search_response_to_json(
-            response.results,
-            partial=response.partial,
-            generation=response.generation,
-            elapsed_ms=response.elapsed_ms,
-        )
+        return convert.to_search_response(response)
 
 
-async def quiver_status(ls: QuiverLanguageServer, params: Any) -> convert.JsonObject:
-    """``quiver/status`` (docs/protocol.md)."""
+async def quiver_status(ls: QuiverLanguageServer, params: object) -> ext.StatusResponse:
+    """``quiver/status`` (docs/protocol.md); its params, if any, are ignored."""
     with lsp_errors():
         session = await ls.ready_session()
-        return convert.status_to_json(await asyncio.to_thread(session.status))
+        return convert.to_status(await asyncio.to_thread(session.status))
 
 
-async def quiver_reindex(ls: QuiverLanguageServer, params: Any) -> convert.JsonObject:
+async def quiver_reindex(ls: QuiverLanguageServer, params: object) -> ext.ReindexResult:
     """``quiver/reindex`` (docs/protocol.md): queued; progress as for the first indexing."""
     with lsp_errors():
-        rebuild = convert.reindex_params_from_json(params)
+        rebuild = ext.read_params(ext.ReindexParams, params).rebuild
         session = await ls.ready_session()
-        return {"started": session.reindex(rebuild=rebuild)}
+        return ext.ReindexResult(started=session.reindex(rebuild=rebuild))
+
+
+#: The handler of each of Quiver's requests (every one ``ext.REQUESTS`` declares).
+QUIVER_HANDLERS: dict[str, Callable[..., Any]] = {
+    ext.SEARCH: quiver_search,
+    ext.SIMILAR: quiver_similar,
+    ext.STATUS: quiver_status,
+    ext.REINDEX: quiver_reindex,
+}
 
 
 # --- assembly --------------------------------------------------------------------------------
@@ -469,10 +486,7 @@ def create_server() -> QuiverLanguageServer:
         (lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES, did_change_watched_files, None),
         (lsp.WORKSPACE_SYMBOL, workspace_symbol, lsp.WorkspaceSymbolOptions()),
         (lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL, document_symbol, lsp.DocumentSymbolOptions()),
-        (SEARCH, quiver_search, None),
-        (SIMILAR, quiver_similar, None),
-        (STATUS, quiver_status, None),
-        (REINDEX, quiver_reindex, None),
+        *((method, handler, None) for method, handler in QUIVER_HANDLERS.items()),
     ]
     for method, handler, options in features:
         server.feature(method, options)(handler)
@@ -483,7 +497,7 @@ class _AnsweredErrors(logging.Filter):
     """Drops pygls's traceback for errors already answered to the client as designed
     (InvalidParams, RequestFailed): a mistyped query is not a server error."""
 
-    _ANSWERED = frozenset({JsonRpcInvalidParams.CODE, REQUEST_FAILED})
+    _ANSWERED = frozenset({ext.INVALID_PARAMS, ext.REQUEST_FAILED})
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None

@@ -17,6 +17,8 @@ local state = {
   progress_titles = {},
   ---Commands already told the user about (missing binary, old version).
   warned = {},
+  ---Client ids that answered `initialize`.
+  initialized = {},
 }
 
 local function notify(message, level)
@@ -106,45 +108,34 @@ function M.request_sync(method, params, timeout_ms, bufnr, client)
   return response.result, nil
 end
 
----Warns once per command when `--version` shows the server is missing or too old.
-local function check_server_version(cmd)
-  local version_cmd = util.version_cmd(cmd)
-  if version_cmd == nil then
+---`on_init`: warns once per command when the version the server names in its
+---`initialize` answer (`serverInfo.version`) is too old, or missing.
+local function check_server_version(cmd, client, result)
+  state.initialized[client.id] = true
+  local server_info = (result or {}).serverInfo or client.server_info
+  local message, level = util.server_version_problem(server_info, protocol.min_server_version)
+  if message ~= nil then
+    notify_once("version:" .. table.concat(cmd, " "), message, level)
+  end
+end
+
+---`on_exit`: tells the user once per command when the server exited before it
+---answered `initialize` (Quiver not installed in that interpreter, or broken).
+local function report_early_exit(cmd, code, client_id)
+  local initialized = state.initialized[client_id]
+  state.initialized[client_id] = nil
+  if code == 0 or initialized then
     return
   end
-  local key = "version:" .. table.concat(version_cmd, " ")
-  if state.warned[key] then
-    return
-  end
-  state.warned[key] = true
-  local ok = pcall(vim.system, version_cmd, { text = true }, function(out)
-    vim.schedule(function()
-      local text = (out.stdout or "") .. (out.stderr or "")
-      local version = out.code == 0 and util.parse_version(text) or nil
-      if version == nil then
-        notify(
-          ("Quiver: `%s` failed: %s\nSuggestion: install Quiver with `pip install quiver-lsp`, "
-            .. "or set cmd / server_path / python_path in setup()."):format(
-            table.concat(version_cmd, " "),
-            vim.trim(text)
-          ),
-          vim.log.levels.ERROR
-        )
-      elseif util.compare_versions(version, protocol.min_server_version) < 0 then
-        notify(
-          ("Quiver: the server is version %s; this plugin needs %s or newer.\n"
-            .. "Suggestion: upgrade it with `pip install --upgrade quiver-lsp`."):format(
-            version,
-            protocol.min_server_version
-          ),
-          vim.log.levels.WARN
-        )
-      end
-    end)
+  vim.schedule(function()
+    notify_once(
+      "exit:" .. table.concat(cmd, " "),
+      ("Quiver: `%s` exited with code %d before it started.\nSuggestion: install Quiver with "
+        .. "`pip install quiver-lsp`, or set cmd / server_path / python_path in setup(); "
+        .. ":checkhealth quiver shows the error."):format(table.concat(cmd, " "), code),
+      vim.log.levels.ERROR
+    )
   end)
-  if not ok then
-    state.warned[key] = false
-  end
 end
 
 local function on_status_changed(_, result, ctx)
@@ -185,7 +176,6 @@ function M.start(bufnr)
     )
     return nil
   end
-  check_server_version(cmd)
   local root = util.find_root(vim.fn.fnamemodify(name, ":p"), opts.root_markers)
   local capabilities = vim.lsp.protocol.make_client_capabilities()
   if opts.capabilities ~= nil then
@@ -198,6 +188,12 @@ function M.start(bufnr)
     init_options = util.init_options(opts),
     capabilities = capabilities,
     handlers = { [protocol.methods.status_changed] = on_status_changed },
+    on_init = function(client, result)
+      check_server_version(cmd, client, result)
+    end,
+    on_exit = function(code, _, client_id)
+      report_early_exit(cmd, code, client_id)
+    end,
     on_attach = opts.on_attach,
   }, { bufnr = bufnr })
 end
@@ -275,7 +271,11 @@ function M.search(args, picker)
   if type(args) == "string" then
     args = vim.split(args, "%s+", { trimempty = true })
   end
-  local params, err = util.parse_search_args(args, { mode = config.options.mode, limit = config.options.limit })
+  local params, err = util.parse_search_args(args, {
+    mode = config.options.mode,
+    limit = config.options.limit,
+    max_limit = protocol.max_search_limit(M.get_client(0)),
+  })
   if params == nil then
     notify("Quiver: " .. err, vim.log.levels.WARN)
     return

@@ -19,7 +19,8 @@ M.methods = {
 ---Search modes, in the order a toggle cycles through them.
 M.modes = { "hybrid", "semantic", "text" }
 
----The largest `limit` the server accepts.
+---The largest `limit` a search answers, when the server advertises none (or
+---before it answered `initialize`): see M.max_search_limit.
 M.max_limit = 200
 
 ---LSP error codes the server uses.
@@ -29,8 +30,32 @@ M.errors = {
   request_cancelled = -32800,
 }
 
----The oldest server that implements the protocol as this plugin uses it.
+---The oldest server that implements the protocol as this plugin uses it,
+---compared with the `serverInfo.version` of its `initialize` answer.
 M.min_server_version = "0.1.0"
+
+---What the server advertises as `capabilities.experimental.quiver`.
+---@class quiver.Capabilities
+---@field version integer of the extensions; raised on an incompatible change
+---@field requests string[]
+---@field notifications string[]
+---@field maxSearchLimit integer the largest `limit` a search answers
+---@field searchModes string[]
+
+---The largest `limit` a search answers: the one `client`'s server advertises
+---(`experimental.quiver.maxSearchLimit`), else M.max_limit.
+---@param client? vim.lsp.Client
+---@return integer
+function M.max_search_limit(client)
+  local capabilities = client and client.server_capabilities or nil
+  local experimental = type(capabilities) == "table" and capabilities.experimental or nil
+  local quiver = type(experimental) == "table" and experimental.quiver or nil
+  local limit = type(quiver) == "table" and quiver.maxSearchLimit or nil
+  if type(limit) == "number" and limit >= 1 and limit == math.floor(limit) then
+    return limit
+  end
+  return M.max_limit
+end
 
 ---@class quiver.Range
 ---@field start { line: integer, character: integer }

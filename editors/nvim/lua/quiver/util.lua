@@ -27,8 +27,9 @@ local LIST_OPTIONS = { kind = "kinds", lang = "languages", path = "paths" }
 ---Parses `:QuiverSearch` arguments: `--mode=M`, `--limit=N`, `--kind=K`,
 ---`--lang=L`, `--path=GLOB` (the last three repeatable or comma-separated),
 ---and the remaining words as the query. `--` ends the options.
+---A `--limit` above `defaults.max_limit` (default protocol.max_limit) is lowered to it.
 ---@param fargs string[] the command's words
----@param defaults? { mode?: string, limit?: integer }
+---@param defaults? { mode?: string, limit?: integer, max_limit?: integer }
 ---@return quiver.SearchParams|nil params
 ---@return string|nil err a message ending with a Suggestion line
 function M.parse_search_args(fargs, defaults)
@@ -61,7 +62,7 @@ function M.parse_search_args(fargs, defaults)
         if limit == nil or limit < 1 or limit ~= math.floor(limit) then
           return nil, ("The limit %q is not a positive whole number.\nSuggestion: e.g. --limit=20."):format(value)
         end
-        params.limit = math.min(limit, protocol.max_limit)
+        params.limit = math.min(limit, defaults.max_limit or protocol.max_limit)
       elseif LIST_OPTIONS[name] ~= nil then
         local key = LIST_OPTIONS[name]
         params[key] = params[key] or {}
@@ -269,6 +270,29 @@ function M.version_cmd(cmd)
     end
   end
   return nil
+end
+
+---What is wrong with the version a server names in its `initialize` answer:
+---nil when `server_info.version` is `min_version` or newer; else the message
+---to show and its level (too old: a warning; no version: an error).
+---@param server_info? { name: string, version?: string } `serverInfo`
+---@param min_version string
+---@return string|nil message
+---@return integer|nil level
+function M.server_version_problem(server_info, min_version)
+  local version = M.parse_version(server_info and server_info.version or "")
+  if version == nil then
+    return ("Quiver: the server named no version in its initialize answer (serverInfo: %s).\n"
+      .. "Suggestion: install Quiver with `pip install quiver-lsp`, "
+      .. "or set cmd / server_path / python_path in setup()."):format(vim.inspect(server_info)),
+      vim.log.levels.ERROR
+  end
+  if M.compare_versions(version, min_version) < 0 then
+    return ("Quiver: the server is version %s; this plugin needs %s or newer.\n"
+      .. "Suggestion: upgrade it with `pip install --upgrade quiver-lsp`."):format(version, min_version),
+      vim.log.levels.WARN
+  end
+  return nil, nil
 end
 
 ---@param output string e.g. "quiver 0.1.0"

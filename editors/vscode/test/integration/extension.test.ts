@@ -2,7 +2,7 @@
  * The extension's own code against the real `quiver serve --stdio`: the
  * bundle (dist/extension.js) is activated in plain Node with `require("vscode")`
  * answered by ./fakeVscode — a FAKE of VS Code's API, not VS Code, which
- * cannot be downloaded here. So activate(), the version probe, the
+ * cannot be downloaded here. So activate(), the probe that finds the server, the
  * LanguageClient wiring of src/client.ts (vscode-languageclient/node starting
  * the server, initialize, progress middleware), the status bar and the
  * commands' QuickPick logic all run for real; what VS Code would draw, and
@@ -120,7 +120,7 @@ describe("the extension's bundle, activated on a fake vscode module, against the
     assert.ok(context.subscriptions.length >= contributed.length + 3, "commands, output, status bar, client are disposables");
   });
 
-  it("probed the server's version, then started `serverPath serve --stdio` in the workspace", () => {
+  it("found the server, started `serverPath serve --stdio` in the workspace, and read its version from initialize", () => {
     const output = fake.outputChannels.find((channel) => channel.name === "Quiver");
     assert.ok(output !== undefined, "no Quiver output channel");
     const text = output.contents();

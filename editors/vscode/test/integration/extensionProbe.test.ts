@@ -1,9 +1,10 @@
 /**
  * The extension's bundle, activated on ./fakeVscode (a FAKE of VS Code's API,
- * not VS Code), when the server cannot be used: the version probe's
- * notification with its fix, the buttons' actions, the status bar, and the
+ * not VS Code), when the server cannot be used: the notification with its fix
+ * (from the `--version` probe that finds the server, or from the version its
+ * `initialize` answer names), the buttons' actions, the status bar, and the
  * commands saying the server is not running. Needs no Quiver server: the
- * "servers" here are missing, or a script that prints an old version.
+ * "servers" here are missing, or a fake whose `initialize` names an old version.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -15,6 +16,46 @@ import { loadExtension, readManifest, type ExtensionModule } from "./extensionHo
 import { eventually } from "./quiverServer";
 
 const TIMEOUT_MS = 15_000;
+
+/**
+ * A fake `quiver`: prints its version for `--version`; otherwise speaks just
+ * enough LSP on stdio to answer `initialize` with `serverInfo.version` 0.0.9
+ * and `shutdown`, and to exit on `exit`. Writes each method it gets to `log`.
+ */
+function oldServerScript(log: string): string {
+  return String.raw`#!${process.execPath}
+const fs = require("node:fs");
+if (process.argv.includes("--version")) {
+  console.log("quiver 0.0.9");
+  process.exit(0);
+}
+const send = (message) => {
+  const body = Buffer.from(JSON.stringify({ jsonrpc: "2.0", ...message }));
+  process.stdout.write("Content-Length: " + body.length + "\r\n\r\n");
+  process.stdout.write(body);
+};
+let buffer = Buffer.alloc(0);
+process.stdin.on("data", (chunk) => {
+  buffer = Buffer.concat([buffer, chunk]);
+  for (;;) {
+    const end = buffer.indexOf("\r\n\r\n");
+    if (end < 0) return;
+    const length = Number(/Content-Length: *(\d+)/i.exec(buffer.subarray(0, end).toString())[1]);
+    if (buffer.length < end + 4 + length) return;
+    const message = JSON.parse(buffer.subarray(end + 4, end + 4 + length).toString());
+    buffer = buffer.subarray(end + 4 + length);
+    fs.appendFileSync(${JSON.stringify(log)}, (message.method ?? "response") + "\n");
+    if (message.method === "initialize") {
+      send({ id: message.id, result: { capabilities: {}, serverInfo: { name: "quiver", version: "0.0.9" } } });
+    } else if (message.method === "shutdown") {
+      send({ id: message.id, result: null });
+    } else if (message.method === "exit") {
+      process.exit(0);
+    }
+  }
+});
+`;
+}
 
 describe("the extension's bundle on a fake vscode module, with no usable server", { timeout: 120_000 }, () => {
   let scratch: string;
@@ -97,7 +138,8 @@ describe("the extension's bundle on a fake vscode module, with no usable server"
     const bin = path.join(scratch, "bin");
     fs.mkdirSync(bin);
     const script = path.join(bin, "quiver");
-    fs.writeFileSync(script, '#!/bin/sh\necho "quiver 0.0.9"\n', { mode: 0o755 });
+    const received = path.join(scratch, "received.log");
+    fs.writeFileSync(script, oldServerScript(received), { mode: 0o755 });
     process.env.PATH = `${bin}${path.delimiter}${originalPath ?? ""}`;
     fake.updateSetting("quiver.serverPath", "");
     fake.answerMessage = (message) => (message.level === "error" ? "Show Output" : undefined);
@@ -112,7 +154,15 @@ describe("the extension's bundle on a fake vscode module, with no usable server"
     await eventually("the output channel to be shown", TIMEOUT_MS, () =>
       Promise.resolve((fake.outputChannels[0]?.shown ?? 0) > 0 ? true : undefined),
     );
-    assert.ok(!(fake.outputChannels[0]?.contents() ?? "").includes("Starting "), "no server was started");
+    // The version came from the initialize answer; the client then stopped that server.
+    const methods = (): string[] => (fs.existsSync(received) ? fs.readFileSync(received, "utf8").split("\n") : []);
+    await eventually("the old server to be stopped", TIMEOUT_MS, () =>
+      Promise.resolve(methods().includes("exit") ? true : undefined),
+    );
+    assert.deepEqual(
+      methods().filter((method) => ["initialize", "shutdown", "exit"].includes(method)),
+      ["initialize", "shutdown", "exit"],
+    );
   });
 
   it("the bundle used only what the fake provides", () => {

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import {
   MIN_SERVER_VERSION,
+  checkServerVersion,
   classifyProbe,
   compareVersions,
   describeCommand,
@@ -57,8 +58,9 @@ describe("resolveServerCommand", () => {
 });
 
 describe("versions", () => {
-  it("reads the version from `quiver --version` output", () => {
+  it("reads the version from `quiver --version` output and from serverInfo.version", () => {
     assert.equal(parseVersion("quiver 0.1.0\n"), "0.1.0");
+    assert.equal(parseVersion("0.2.0"), "0.2.0");
     assert.equal(parseVersion("quiver 1.2"), "1.2.0");
     assert.equal(parseVersion("usage: quiver"), undefined);
   });
@@ -86,19 +88,8 @@ describe("classifyProbe", () => {
     assert.equal(result.kind, "missing");
   });
 
-  it("reports a server older than the minimum as too old", () => {
-    assert.deepEqual(classifyProbe({ exitCode: 0, stdout: "quiver 0.0.9", stderr: "" }), {
-      kind: "tooOld",
-      version: "0.0.9",
-    });
-  });
-
-  it("accepts the minimum version and newer", () => {
-    assert.deepEqual(classifyProbe({ exitCode: 0, stdout: `quiver ${MIN_SERVER_VERSION}`, stderr: "" }), {
-      kind: "ok",
-      version: MIN_SERVER_VERSION,
-    });
-    assert.equal(classifyProbe({ exitCode: 0, stdout: "quiver 3.0.0", stderr: "" }).kind, "ok");
+  it("finds a command that runs; its version is judged from the initialize answer", () => {
+    assert.deepEqual(classifyProbe({ exitCode: 0, stdout: "quiver 0.0.9", stderr: "" }), { kind: "ok" });
   });
 
   it("reports a crash with its output", () => {
@@ -107,8 +98,31 @@ describe("classifyProbe", () => {
   });
 });
 
+describe("checkServerVersion", () => {
+  it("reports a server older than the minimum as too old", () => {
+    assert.deepEqual(checkServerVersion({ name: "quiver", version: "0.0.9" }), {
+      kind: "tooOld",
+      version: "0.0.9",
+    });
+  });
+
+  it("accepts the minimum version and newer", () => {
+    assert.deepEqual(checkServerVersion({ name: "quiver", version: MIN_SERVER_VERSION }), {
+      kind: "ok",
+      version: MIN_SERVER_VERSION,
+    });
+    assert.equal(checkServerVersion({ name: "quiver", version: "3.0.0" }).kind, "ok");
+  });
+
+  it("reports a server that names no version as broken", () => {
+    assert.equal(checkServerVersion(undefined).kind, "broken");
+    assert.equal(checkServerVersion({ name: "quiver" }).kind, "broken");
+  });
+});
+
 describe("probeMessage", () => {
   it("says nothing when the server is fine", () => {
+    assert.equal(probeMessage(resolveServerCommand({}), { kind: "ok" }), undefined);
     assert.equal(probeMessage(resolveServerCommand({}), { kind: "ok", version: "0.1.0" }), undefined);
   });
 

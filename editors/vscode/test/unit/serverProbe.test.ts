@@ -23,9 +23,9 @@ describe("probeServer", { skip: process.platform === "win32" ? "needs /bin/sh" :
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("reads the version a working executable prints", async () => {
+  it("finds a working executable", async () => {
     const server = script("good", 'echo "quiver 0.4.2"');
-    assert.deepEqual(await probeServer(server), { kind: "ok", version: "0.4.2" });
+    assert.deepEqual(await probeServer(server), { kind: "ok" });
   });
 
   it("reports a path that does not exist as missing", async () => {
@@ -50,6 +50,6 @@ describe("probeServer", { skip: process.platform === "win32" ? "needs /bin/sh" :
       'if [ "$*" = "-m quiver --version" ]; then echo "quiver 0.2.0"; else echo "args: $*" >&2; exit 2; fi',
     );
     const result = await probeServer({ ...server, prefixArgs: ["-m", "quiver"], source: "pythonPath" });
-    assert.deepEqual(result, { kind: "ok", version: "0.2.0" });
+    assert.deepEqual(result, { kind: "ok" });
   });
 });

@@ -19,6 +19,9 @@ describe("initializationOptions", () => {
   it("keeps the limit within what the server accepts", () => {
     assert.deepEqual(initializationOptions({ searchLimit: 1000 }), { search: { limit: 200 } });
     assert.deepEqual(initializationOptions({ searchLimit: 0 }), { search: { limit: 1 } });
+    // Once the server runs, its advertised maxSearchLimit is the cap.
+    assert.deepEqual(initializationOptions({ searchLimit: 1000 }, 500), { search: { limit: 500 } });
+    assert.deepEqual(changedSettings({ searchLimit: 300 }, 250), { exclude: [], search: { limit: 250 } });
   });
 
   it("leaves everything out when nothing is set", () => {
