@@ -23,7 +23,7 @@ import pytest
 
 from quiver.cli import main
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 QUIVER = Path(sys.executable).parent / "quiver"
 
 pytestmark = pytest.mark.model
