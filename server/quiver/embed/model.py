@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -148,6 +149,26 @@ def verify_model_files(files: ModelFiles) -> None:
             f"expected {files.weights_sha256}: it is damaged or another build.",
             _REINSTALL,
         )
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def tokenizer_text(text: str) -> str:
+    """``text`` as the tokenizer accepts it: every lone surrogate replaced by U+FFFD.
+
+    A file name that is not valid UTF-8 reaches a symbol's qualified name as a
+    surrogate-escaped ``str`` (``os.fsdecode``), and the tokenizer refuses the whole
+    batch for one such text. Valid text, the common case, is returned as is (an
+    ``isascii`` check, or one UTF-8 encode: nanoseconds per text).
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def default_threads() -> int:
@@ -308,7 +329,10 @@ class OnnxEmbedder:
 
     def _run(self, texts: list[str], *, session: Any = None) -> FloatMatrix:
         embedding = self._document_session() if session is None else session
-        rows = list(embedding.embed(texts, batch_size=len(texts)))
+        # The one place texts reach the tokenizer: a file name that is not UTF-8 must
+        # cost its symbols a replacement character, not the batch.
+        valid = [tokenizer_text(text) for text in texts]
+        rows = list(embedding.embed(valid, batch_size=len(valid)))
         return np.asarray(np.stack(rows), dtype=np.float32)
 
     def length_sorted_batches(self, texts: Sequence[str]) -> list[list[int]]:
