@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from quiver.api import SearchQuery
+from quiver.cli.output import json_line
 from quiver.embed.embedder import Embedder
 from quiver.embed.model import OnnxEmbedder, tokenizer_text
 from quiver.engine import EngineOptions, VectorSearchEngine
@@ -28,8 +29,9 @@ UNDECODABLE_NAME = b"bad\xff.py"
 def _tree_with_an_undecodable_name(root: Path) -> Path:
     root.mkdir()
     (root / "good.py").write_text("def fine_function():\n    return 1\n")
-    with open(os.path.join(os.fsencode(root), UNDECODABLE_NAME), "wb") as file:
-        file.write(b"def undecodable_neighbour(x):\n    return x * 2\n")
+    Path(os.fsdecode(os.fsencode(root) + b"/" + UNDECODABLE_NAME)).write_bytes(
+        b"def undecodable_neighbour(x):\n    return x * 2\n"
+    )
     return root
 
 
@@ -69,6 +71,54 @@ def test_a_tree_with_an_undecodable_file_name_is_indexed_end_to_end(
         assert [s.name for s in engine.workspace_symbols("undecodable", limit=5)] == [
             "undecodable_neighbour"
         ]
+    with VectorSearchEngine(  # a warm start reads the name back from every store
+        root,
+        embedder_factory=lambda: real_embedder,
+        cache_dir=tmp_path / "cache",
+        options=EngineOptions(parse_workers=1),
+    ) as engine:
+        assert engine.index_tree().files_indexed == 0
+        response = engine.search(SearchQuery("undecodable neighbour", limit=5))
+        paths = {os.fsencode(result.relative_path) for result in response.results}
+        assert UNDECODABLE_NAME in paths
+
+
+def _quiver(
+    *args: str, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "quiver", *args],
+        capture_output=True,
+        env={**os.environ, **(environment or {})},
+        timeout=300,
+        check=False,
+    )
+
+
+# Under a UTF-8 locale other than C/POSIX, Python's stdout refuses lone surrogates;
+# this environment gives the same strict stdout whatever locale the tests run under.
+STRICT_STDOUT = {"PYTHONIOENCODING": "utf-8:strict"}
+
+
+def test_json_lines_are_valid_utf8_and_give_back_the_undecodable_name() -> None:
+    line = json_line({"path": "bad\udcff.py", "name": "größe"})
+    assert line.encode("utf-8").decode("utf-8") == line
+    assert "größe" in line  # other text stays readable
+    decoded = json.loads(line)
+    assert decoded == {"path": "bad\udcff.py", "name": "größe"}
+    assert os.fsencode(decoded["path"]) == UNDECODABLE_NAME
+
+
+def test_quiver_symbols_lists_a_file_with_an_undecodable_name(tmp_path: Path) -> None:
+    root = _tree_with_an_undecodable_name(tmp_path / "workspace")
+    listed = _quiver("symbols", "--json", str(root), environment=STRICT_STDOUT)
+    assert listed.returncode == 0, listed.stderr.decode(errors="replace")
+    rows = [json.loads(line) for line in listed.stdout.decode("utf-8").splitlines()]
+    assert {os.fsencode(row["path"]) for row in rows} == {b"good.py", UNDECODABLE_NAME}
+    readable = _quiver("symbols", str(root), environment=STRICT_STDOUT)
+    assert readable.returncode == 0, readable.stderr.decode(errors="replace")
+    # a person's terminal gets the name's own bytes, as ls and find print it
+    assert UNDECODABLE_NAME in readable.stdout
 
 
 @pytest.mark.model
@@ -77,22 +127,15 @@ def test_the_cli_indexes_and_searches_a_tree_with_an_undecodable_file_name(
     tmp_path: Path,
 ) -> None:
     root = _tree_with_an_undecodable_name(tmp_path / "workspace")
-    environment = {**os.environ, "QUIVER_CACHE_DIR": str(tmp_path / "cache")}
-    indexed = subprocess.run(
-        [sys.executable, "-m", "quiver", "index", str(root)],
-        capture_output=True,
-        env=environment,
-        timeout=300,
-        check=False,
-    )
+    cache = {"QUIVER_CACHE_DIR": str(tmp_path / "cache"), **STRICT_STDOUT}
+    indexed = _quiver("index", str(root), environment=cache)
     assert indexed.returncode == 0, indexed.stderr.decode(errors="replace")
-    searched = subprocess.run(
-        [sys.executable, "-m", "quiver", "search", "--json", str(root), "undecodable neighbour"],
-        capture_output=True,
-        env=environment,
-        timeout=300,
-        check=False,
-    )
+    query = "undecodable neighbour"
+    searched = _quiver("search", "--json", str(root), query, environment=cache)
     assert searched.returncode == 0, searched.stderr.decode(errors="replace")
     answer = json.loads(searched.stdout.decode("utf-8"))
-    assert "undecodable_neighbour" in json.dumps(answer)
+    paths = {os.fsencode(result["path"]) for result in answer["results"]}
+    assert UNDECODABLE_NAME in paths
+    readable = _quiver("search", str(root), query, environment=cache)
+    assert readable.returncode == 0, readable.stderr.decode(errors="replace")
+    assert UNDECODABLE_NAME in readable.stdout
