@@ -146,9 +146,10 @@ def test_a_world_writable_or_symlinked_numba_cache_is_skipped(
     _symlink_to_a_good_dir(
         fallbacks_only["xdg"] / "quiver" / "numba", tmp_path / "someone-elses-numba"
     )
-    env = {"QUIVER_CACHE_DIR": str(fallbacks_only["quiver"]), "XDG_CACHE_HOME": str(
-        fallbacks_only["xdg"]
-    )}
+    env = {
+        "QUIVER_CACHE_DIR": str(fallbacks_only["quiver"]),
+        "XDG_CACHE_HOME": str(fallbacks_only["xdg"]),
+    }
     chosen = jit.choose_numba_cache_dir(fallbacks_only["source"], env)
     assert chosen == fallbacks_only["home"] / ".cache" / "quiver" / "numba"
     assert _mode(chosen) == 0o700
