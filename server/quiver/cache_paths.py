@@ -3,14 +3,20 @@
 One index per workspace, shared by every process that opens the same folder:
 the directory name is derived from the folder's real path, so two editors
 (or a symlinked path) land on the same cache.
+
+The cache holds the code it indexed, so it is private: a cache root Quiver creates
+is 0700, and so is everything the index writes below it (``quiver.private_dirs``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 from pathlib import Path
+
+from quiver.private_dirs import make_private_directory
 
 CACHE_ENV_VAR = "QUIVER_CACHE_DIR"
 
@@ -34,8 +40,17 @@ def workspace_key(root: Path) -> str:
 
 
 def cache_dir_for(root: Path, cache_root: Path | None = None) -> Path:
-    """The index directory of ``root`` under ``cache_root`` (default: ``default_cache_root()``)."""
-    return (cache_root if cache_root is not None else default_cache_root()) / workspace_key(root)
+    """The index directory of ``root`` under ``cache_root`` (default: ``default_cache_root()``).
+
+    Creates the cache root (and its missing parents) with mode 0700 when it does not
+    exist yet, so that the index directories made under it are never reachable by
+    other users; an existing root is left as the user made it. Cost: one ``stat``
+    (plus a ``mkdir`` per missing level). The index directory itself is not created.
+    """
+    base = cache_root if cache_root is not None else default_cache_root()
+    with contextlib.suppress(OSError):  # unwritable: the caller's own mkdir says why
+        make_private_directory(base, tighten_existing=False)
+    return base / workspace_key(root)
 
 
 def is_workspace_cache(directory: Path) -> bool:

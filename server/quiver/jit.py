@@ -12,9 +12,18 @@ Where compiled code is cached (decided when this module is imported):
    when it is writable (a checkout or a user install);
 3. otherwise (a read-only system install, a container image) a folder of Quiver's own:
    ``$QUIVER_CACHE_DIR/numba``, else ``$XDG_CACHE_HOME/quiver/numba``, else
-   ``~/.cache/quiver/numba``, and if none of those can be created, a per-user folder
-   in the system temporary directory. Without this step numba would fall back to
-   ``~/.cache/numba`` when that is writable and raise at import time when it is not.
+   ``~/.cache/quiver/numba``, and if none of those can be used, a per-user folder
+   in the system temporary directory (``quiver-numba-<uid>``). Without this step
+   numba would fall back to ``~/.cache/numba`` when that is writable and raise at
+   import time when it is not.
+
+numba loads and runs the code it finds in its cache, so a fallback folder is used
+only if this user alone can have written it (``quiver.private_dirs``): it is created
+0700, and one owned by someone else, writable by group or others, or a symlink is
+refused with a warning. The temporary folder's name can be guessed, so another user
+may have made it first; when no fallback is usable, kernels are cached in a fresh
+private folder for this process only (removed at exit): compiled again by every
+process, never loaded from someone else's folder.
 
 Numba keys its cache on a hash of the source file, so a changed kernel is recompiled
 and a stale cache is never used.
@@ -27,8 +36,11 @@ kernels release the GIL (``nogil=True``) and may run concurrently.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import logging
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -36,6 +48,10 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numba
+
+from quiver.private_dirs import trusted_cache_directory
+
+log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,12 +69,32 @@ def _writable_directory(path: Path) -> bool:
     return True
 
 
+def _usable_fallback(path: Path) -> bool:
+    trusted = trusted_cache_directory(path, purpose="compiled numba kernels")
+    return trusted is not None and _writable_directory(trusted)
+
+
+def _folder_for_this_process() -> Path:
+    """A fresh 0700 folder with an unguessable name, removed when the process exits."""
+    folder = Path(tempfile.mkdtemp(prefix="quiver-numba-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    log.warning(
+        "No trusted folder for numba's cache of compiled kernels: they are cached in %s "
+        "for this process only and compiled again by the next one.\n"
+        "Suggestion: set QUIVER_CACHE_DIR (or NUMBA_CACHE_DIR) to a folder only you can write.",
+        folder,
+    )
+    return folder
+
+
 def choose_numba_cache_dir(source_dir: Path, env: Mapping[str, str]) -> Path | None:
     """Where numba should cache the kernels in ``source_dir``; ``None`` means numba's default.
 
     Returns ``None`` when ``NUMBA_CACHE_DIR`` is set or ``source_dir/__pycache__`` is
-    writable, otherwise the first writable folder of the fallbacks described in the
-    module docstring. Cost: at most a few ``mkdir`` and temporary-file probes.
+    writable, otherwise the first fallback described in the module docstring that is
+    trusted (only this user can write it; created 0700 if missing) and writable, and
+    when there is none, a fresh private folder for this process. Cost: at most a few
+    ``stat``, ``mkdir`` and temporary-file probes.
     """
     if env.get("NUMBA_CACHE_DIR"):
         return None
@@ -74,9 +110,9 @@ def choose_numba_cache_dir(source_dir: Path, env: Mapping[str, str]) -> Path | N
     uid = os.getuid() if hasattr(os, "getuid") else 0
     candidates.append(Path(tempfile.gettempdir()) / f"quiver-numba-{uid}")
     for candidate in candidates:
-        if _writable_directory(candidate):
+        if _usable_fallback(candidate):
             return candidate
-    return candidates[-1]
+    return _folder_for_this_process()
 
 
 def configure_numba_cache() -> Path | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from quiver.api import SEARCH_MODES
+from quiver.cli.output import json_line
 from quiver.errors import QuiverError
 from quiver.symbols import SymbolKind
 
@@ -164,7 +165,7 @@ def run_search(args: argparse.Namespace) -> int:
         )
         response = engine.search(query)
         if args.json:
-            print(json.dumps(_response_json(response), ensure_ascii=False))
+            print(json_line(_response_json(response)))
         else:
             _print_results(response, engine.root)
     return 0

@@ -8,7 +8,6 @@ function running it; :func:`main` configures logging and dispatches.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any, TextIO
 
 from quiver import __version__
 from quiver.cli.engine_commands import add_engine_commands
+from quiver.cli.output import json_line, write_names_as_bytes
 from quiver.errors import QuiverError
 from quiver.symbols import Position, Range, Symbol
 
@@ -50,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _configure_logging(args.verbose)
+    write_names_as_bytes(sys.stdout)
     handler: Handler = args.handler
     try:
         return handler(args)
@@ -203,7 +204,7 @@ def _run_symbols(args: argparse.Namespace) -> int:
                 if args.limit is not None and shown >= args.limit:
                     break
                 if args.json:
-                    out.write(json.dumps(_symbol_json(symbol), ensure_ascii=False) + "\n")
+                    out.write(json_line(_symbol_json(symbol)) + "\n")
                 else:
                     out.write(
                         f"{symbol.kind.label:<14} {symbol.qualified_name}  "

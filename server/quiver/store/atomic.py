@@ -14,6 +14,8 @@ import zlib
 from pathlib import Path
 from types import TracebackType
 
+from quiver.private_dirs import open_private_file, tighten_directory
+
 #: Suffix of every temporary file a writer creates; such files are never published.
 TEMP_SUFFIX = ".tmp"
 
@@ -44,15 +46,22 @@ class AtomicFileWriter:
     """Streams a new file to a temporary name; ``commit()`` makes it appear whole under ``path``.
 
     Keeps a running CRC-32 and byte count of what was written, so large files get a
-    checksum without being read back. Used as a context manager, an exception before
+    checksum without being read back. The file is created 0600 and its directory made
+    0700 (see ``quiver.private_dirs``). Used as a context manager, an exception before
     ``commit()`` removes the temporary file and leaves ``path`` untouched.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._temp = temp_path_for(path)
-        # "xb" would fail on a temp file left by a crashed process with our pid; "wb" replaces it.
-        self._file = self._temp.open("wb")
+        # The index holds code: its files are 0600 in 0700 directories, whatever the
+        # umask (a directory another module created 0755 is tightened here).
+        tighten_directory(path.parent)
+        # O_EXCL would fail on a temp file left by a crashed process with our pid;
+        # O_TRUNC replaces it (and open_private_file resets its mode).
+        self._file = os.fdopen(
+            open_private_file(self._temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb"
+        )
         self._crc = 0
         self._size = 0
         self._done = False

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quiver.errors import IndexCorruptError
+from quiver.private_dirs import open_private_file
 from quiver.store.atomic import crc32_hex
 from quiver.store.manifest import FileEntry
 
@@ -131,9 +132,13 @@ class ChangeLogWriter:
 
     @classmethod
     def create(cls, path: Path) -> ChangeLogWriter:
-        """Start a new, empty log at ``path`` (replacing any unpublished file of that name)."""
+        """Start a new, empty log at ``path`` (replacing any unpublished file of that name).
+
+        The file is created 0600: it holds indexed data.
+        """
         header = log_header()
-        with path.open("wb") as handle:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        with os.fdopen(open_private_file(path, flags), "wb") as handle:
             handle.write(header)
         return cls(path, length=len(header), crc=zlib.crc32(header))
 

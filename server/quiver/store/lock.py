@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from quiver.errors import QuiverError
+from quiver.private_dirs import open_private_file, tighten_directory
 
 LOCK_NAME = "writer.lock"
 
@@ -41,7 +42,10 @@ class WriterLock:
         """Take the lock if it is free; returns whether it is now held (never blocks)."""
         if self._fd is not None:
             return True
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # The writer is about to fill this directory with indexed code: only the
+        # user may enter it (0700), whatever the umask it was created under.
+        tighten_directory(self.path.parent)
+        fd = open_private_file(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -67,6 +67,7 @@ import tantivy
 
 from quiver.errors import IndexCorruptError, IndexFormatError, IndexLockedError, IndexWriteError
 from quiver.ids import ClusterId, SymbolId
+from quiver.private_dirs import make_private_directory, open_private_file, tighten_directory
 from quiver.symbols import Symbol, SymbolKind
 from quiver.text import schema as fields
 from quiver.text.delta import Delta, Snapshot, Write
@@ -179,6 +180,8 @@ class DocumentIndex:
             _prepare_new_directory(directory)
         else:
             _check_format_file(directory)
+            if writable:  # an index an older version left open to others
+                tighten_directory(directory)
         try:
             index = tantivy.Index(fields.build_schema(), path=str(directory), reuse=True)
         except ValueError as error:
@@ -647,7 +650,9 @@ class DocumentIndex:
 
 def _prepare_new_directory(directory: Path) -> None:
     """Create the directory and our format file, refusing a directory that holds something else."""
-    directory.mkdir(parents=True, exist_ok=True)
+    # Tantivy creates its files with the process umask: the directory (0700) is what
+    # keeps the indexed code from other users.
+    make_private_directory(directory)
     strangers = sorted(
         entry.name for entry in directory.iterdir() if entry.name not in _FRESH_DIRECTORY_FILES
     )
@@ -660,8 +665,10 @@ def _prepare_new_directory(directory: Path) -> None:
         )
     format_file = directory / FORMAT_FILE
     temporary = directory / f".{FORMAT_FILE}.tmp"
-    temporary.write_text(json.dumps({"format": fields.TEXT_FORMAT_VERSION}), encoding="utf-8")
-    with temporary.open("rb") as handle:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    with os.fdopen(open_private_file(temporary, flags), "wb") as handle:
+        handle.write(json.dumps({"format": fields.TEXT_FORMAT_VERSION}).encode("utf-8"))
+        handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(format_file)
 

@@ -13,7 +13,7 @@ const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "ut
   contributes: {
     commands: { command: string; title: string; category: string }[];
     keybindings: { command: string; key: string }[];
-    configuration: { properties: Record<string, { default: unknown }> };
+    configuration: { properties: Record<string, { default: unknown; scope?: string }> };
   };
 };
 
@@ -28,6 +28,16 @@ describe("package.json", () => {
       "quiver.serverPath",
       "quiver.trace.server",
     ]);
+  });
+
+  it("lets only the user, never a workspace, choose what is executed", () => {
+    // A repository's .vscode/settings.json can set any setting whose scope allows
+    // workspaces; a path that is executed must come from the user's own settings
+    // (as the Python extension does for interpreter paths).
+    const properties = manifest.contributes.configuration.properties;
+    for (const setting of ["quiver.serverPath", "quiver.pythonPath"]) {
+      assert.equal(properties[setting]?.scope, "machine", `${setting} must be machine-scoped`);
+    }
   });
 
   it("contributes the four user-facing commands with their titles", () => {
