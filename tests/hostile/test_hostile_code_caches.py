@@ -184,11 +184,6 @@ def test_the_temp_fallback_is_created_private(fallbacks_only: dict[str, Path]) -
 
 # -- the attrs bytecode cache (quiver.lsp.attrs_cache) ------------------------------
 
-_ATTRS_CALL_SITE = (
-    "needs the one-line call in quiver/lsp/attrs_cache.py `_load`: "
-    "`data = path.read_bytes()` -> `data = read_private_bytes(path)` "
-    "(from quiver.private_dirs); remove this marker once it is in"
-)
 
 
 def _planted_attrs_cache(directory: Path) -> Path:
@@ -206,7 +201,6 @@ def _planted_attrs_cache(directory: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason=_ATTRS_CALL_SITE)
 def test_attrs_code_is_not_loaded_from_a_folder_others_can_write(tmp_path: Path) -> None:
     from quiver.lsp.attrs_cache import CompileCache
 

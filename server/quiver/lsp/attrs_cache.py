@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from quiver.private_dirs import make_private_directory, read_private_bytes
+
 __all__ = ["CompileCache", "cached_attrs_bytecode", "default_cache_file"]
 
 log = logging.getLogger(__name__)
@@ -98,7 +100,7 @@ class CompileCache:
         from quiver.store.atomic import atomic_write_bytes
 
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_directory(self.path.parent)
             payload = _HEADER + marshal.dumps(self._used)
             atomic_write_bytes(self.path, payload, sync_directory=False)
         except (OSError, ValueError) as error:  # a read-only cache only costs start-up time
@@ -109,7 +111,7 @@ class CompileCache:
 
 def _load(path: Path) -> dict[str, types.CodeType]:
     try:
-        data = path.read_bytes()
+        data = read_private_bytes(path)  # never code from a folder others can write
     except OSError:
         return {}
     if not data.startswith(_HEADER):
