@@ -319,8 +319,8 @@ async function startCodeServer(
   throw new Error("code-server did not answer /healthz within 60 s");
 }
 
-/** What must be stopped when the run ends, however it ends. */
-const running: { browser?: Browser; codeServerPgid?: number } = {};
+/** What must be stopped when the run ends, however it ends; the signal that ended it. */
+const running: { browser?: Browser; codeServerPgid?: number; signal?: string } = {};
 
 /** Closes the browser (5 s at most) and kills code-server's process group. */
 async function stopAll(): Promise<void> {
@@ -392,7 +392,9 @@ async function main(): Promise<number> {
     await page.goto(url, { timeout: 60_000 });
     log(`# workbench loaded after ${elapsed()}`);
     while (exitCode === undefined && failure === undefined) {
-      if (codeServer.exitCode !== null) {
+      if (running.signal !== undefined) {
+        failure = `stopped by ${running.signal}`;
+      } else if (codeServer.exitCode !== null) {
         failure = `code-server exited with ${codeServer.exitCode}`;
       }
       await sleep(100);
@@ -419,6 +421,8 @@ async function main(): Promise<number> {
 // A signal (a test runner's timeout) still stops the browser and code-server's group.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
+    running.signal = signal;
+    log(`# ${signal}: stopping the browser and code-server`);
     void stopAll().finally(() => process.exit(130));
   });
 }

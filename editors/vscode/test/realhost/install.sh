@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the extension's tests in real VS Code need, or says why it cannot:
 #   - Debian packages (system-wide): chromium and fonts-liberation (the headless client
-#     that opens the workbench), ripgrep (code-server's search), and the tool chain code-server's native
-#     modules build with (build-essential, pkg-config, libkrb5-dev);
+#     that opens the workbench), ripgrep (code-server's search), and the tool chain
+#     code-server's native modules build with (build-essential, pkg-config, libkrb5-dev);
 #   - code-server 4.100.3 (the server of VS Code 1.100.3, with the real Node extension
 #     host) from npm, pinned by package.json/package-lock.json beside this script, into
 #     editors/vscode/.realhost/ (git-ignored), where a second run finds it.
@@ -48,7 +48,7 @@ missing_packages() {
   done
 }
 
-missing=$(missing_packages | tr '\n' ' ')
+missing=$(missing_packages | xargs)
 if [ -z "$missing" ] && [ -f "$stamp" ]; then
   exit 0
 fi
