@@ -55,14 +55,17 @@ fi
 
 started=$(date +%s)
 if [ -n "$missing" ]; then
-  command -v apt-get >/dev/null || cannot "no apt-get to install: $missing" "install them with your package manager"
+  command -v apt-get >/dev/null ||
+    cannot "no apt-get to install: $missing" "install them with your package manager"
   [ "$(id -u)" = 0 ] || cannot "not root, and these Debian packages are missing: $missing" \
     "sudo apt-get install -y $missing, then run this again"
   echo "realhost install: apt-get install $missing"
-  apt-get update -qq >"$dest/apt.log" 2>&1 || cannot "apt-get update failed (no Debian registry?): $(tail -n 2 "$dest/apt.log" | tr '\n' ' ')" \
-    "check the network access to the Debian mirror; the log is $dest/apt.log"
+  apt-get update -qq >"$dest/apt.log" 2>&1 ||
+    cannot "apt-get update failed (no Debian registry?): $(tail -n 2 "$dest/apt.log" | xargs)" \
+      "check the access to the Debian mirror; the log is $dest/apt.log"
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >>"$dest/apt.log" 2>&1 || {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing \
+    >>"$dest/apt.log" 2>&1 || {
     tail -n 20 "$dest/apt.log" >&2
     echo "realhost install: apt-get install $missing failed; the log is $dest/apt.log" >&2
     exit 1
@@ -90,7 +93,8 @@ if [ ! -f "$stamp" ]; then
     npm ci --no-audit --no-fund >"$dest/npm.log" 2>&1); then
     tail -n 30 "$dest/npm.log" >&2
     if grep -qE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET' "$dest/npm.log"; then
-      cannot "npm could not reach the registry (see $dest/npm.log)" "check the access to the npm registry"
+      cannot "npm could not reach the registry (see $dest/npm.log)" \
+        "check the access to the npm registry"
     fi
     echo "realhost install: npm ci failed; the log is $dest/npm.log" >&2
     exit 1
