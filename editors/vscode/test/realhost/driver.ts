@@ -13,10 +13,10 @@
  *
  * --work is an empty scratch folder (HOME, VS Code's user data, the workspace, logs);
  * screenshots go to --screenshots (default WORK/screenshots). Every wait has a limit
- * and the whole run stops after --timeout-s (default 240). Nothing leaves 127.0.0.1
- * but what Chromium and VS Code may try on their own: the caller runs this in a
- * network namespace with only loopback where it can (tests/editors/test_vscode_real.py).
- * See /work/shared/vscode-host.md for the recipe and its pitfalls.
+ * and the whole run stops after --timeout-s (default 240). Nothing is meant to leave
+ * 127.0.0.1 (no extension gallery, update check or telemetry; Chromium's background
+ * networking off), and tests/editors/test_vscode_real.py also runs this in a network
+ * namespace with only loopback where the machine allows it. ./README.md has the pitfalls.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";

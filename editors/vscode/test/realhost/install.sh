@@ -13,7 +13,7 @@
 # with packages missing, no package registry, no Node 20): the message says what is
 # missing, and the tests skip (under CI=true they fail); anything else is a failure.
 # Takes about 30 s of apt and 50 s of npm on 2 cores the first time, under a second after.
-# See /work/shared/vscode-host.md for why each step is there.
+# ./README.md says why each step is there.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
