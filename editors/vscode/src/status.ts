@@ -95,14 +95,25 @@ function latestProgress(model: StatusModel): ActiveProgress | undefined {
   return last;
 }
 
+/**
+ * `Indexing — checking files`, `Indexing — 120/2,000 files`, `Indexing 45%`: the
+ * progress title, then its message after a dash (the server sends both as
+ * sentences, "Indexing" and "Checking files", which read as one garbled phrase
+ * when only a space joins them), else its percentage.
+ */
 function progressText(progress: ActiveProgress): string {
-  const parts = [progress.title];
   if (progress.message) {
-    parts.push(progress.message);
-  } else if (progress.percentage !== undefined) {
-    parts.push(`${Math.round(progress.percentage)}%`);
+    return `${progress.title} — ${lowerFirstWord(progress.message)}`;
   }
-  return parts.join(" ");
+  if (progress.percentage !== undefined) {
+    return `${progress.title} ${Math.round(progress.percentage)}%`;
+  }
+  return progress.title;
+}
+
+/** `Checking files` → `checking files`; an acronym (`GPU ready`) or a number stays as it is. */
+function lowerFirstWord(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text;
 }
 
 /** The status bar text, with a codicon: short enough to sit beside the language mode. */

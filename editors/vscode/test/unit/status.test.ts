@@ -41,9 +41,24 @@ describe("status bar text", () => {
     model = withProgress(model, "tok", { kind: "begin", title: "Indexing", percentage: 0 });
     assert.equal(statusBarText(model), "$(sync~spin) Quiver: Indexing 0%");
     model = withProgress(model, "tok", { kind: "report", message: "120/2,000 files", percentage: 6 });
-    assert.equal(statusBarText(model), "$(sync~spin) Quiver: Indexing 120/2,000 files");
+    assert.equal(statusBarText(model), "$(sync~spin) Quiver: Indexing — 120/2,000 files");
     model = withProgress(model, "tok", { kind: "report", percentage: 50 });
-    assert.equal(statusBarText(model), "$(sync~spin) Quiver: Indexing 120/2,000 files");
+    assert.equal(statusBarText(model), "$(sync~spin) Quiver: Indexing — 120/2,000 files");
+  });
+
+  it("reads the server's title and message as one phrase: `Indexing — checking files`", () => {
+    // What the server sends when indexing starts (workspace/indexing.py).
+    let model = withPhase(initialStatus(), "running");
+    model = withProgress(model, "tok", { kind: "begin", title: "Indexing", message: "Checking files", percentage: 0 });
+    assert.equal(statusBarText(model), "$(sync~spin) Quiver: Indexing — checking files");
+    assert.match(statusTooltip(model), /^Quiver: Indexing — checking files\n/);
+    model = withProgress(model, "up", { kind: "begin", title: "Updating the index", message: "GPU warming up" });
+    assert.equal(statusBarText(model), "$(sync~spin) Quiver: Updating the index — GPU warming up");
+  });
+
+  it("shows the bare title when the progress has neither message nor percentage", () => {
+    const model = withProgress(withPhase(initialStatus(), "running"), 1, { kind: "begin", title: "Rebuilding the index" });
+    assert.equal(statusBarText(model), "$(sync~spin) Quiver: Rebuilding the index");
   });
 
   it("falls back to the status counts when the client got no progress", () => {
