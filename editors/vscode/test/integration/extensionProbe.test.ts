@@ -14,48 +14,9 @@ import { after, before, describe, it } from "node:test";
 import { FakeVscode, ThemeColor, type FakeStatusBarItem } from "./fakeVscode";
 import { loadExtension, readManifest, type ExtensionModule } from "./extensionHost";
 import { eventually } from "./quiverServer";
+import { receivedMethods, writeOldServer } from "../fakes/oldServer";
 
 const TIMEOUT_MS = 15_000;
-
-/**
- * A fake `quiver`: prints its version for `--version`; otherwise speaks just
- * enough LSP on stdio to answer `initialize` with `serverInfo.version` 0.0.9
- * and `shutdown`, and to exit on `exit`. Writes each method it gets to `log`.
- */
-function oldServerScript(log: string): string {
-  return String.raw`#!${process.execPath}
-const fs = require("node:fs");
-if (process.argv.includes("--version")) {
-  console.log("quiver 0.0.9");
-  process.exit(0);
-}
-const send = (message) => {
-  const body = Buffer.from(JSON.stringify({ jsonrpc: "2.0", ...message }));
-  process.stdout.write("Content-Length: " + body.length + "\r\n\r\n");
-  process.stdout.write(body);
-};
-let buffer = Buffer.alloc(0);
-process.stdin.on("data", (chunk) => {
-  buffer = Buffer.concat([buffer, chunk]);
-  for (;;) {
-    const end = buffer.indexOf("\r\n\r\n");
-    if (end < 0) return;
-    const length = Number(/Content-Length: *(\d+)/i.exec(buffer.subarray(0, end).toString())[1]);
-    if (buffer.length < end + 4 + length) return;
-    const message = JSON.parse(buffer.subarray(end + 4, end + 4 + length).toString());
-    buffer = buffer.subarray(end + 4 + length);
-    fs.appendFileSync(${JSON.stringify(log)}, (message.method ?? "response") + "\n");
-    if (message.method === "initialize") {
-      send({ id: message.id, result: { capabilities: {}, serverInfo: { name: "quiver", version: "0.0.9" } } });
-    } else if (message.method === "shutdown") {
-      send({ id: message.id, result: null });
-    } else if (message.method === "exit") {
-      process.exit(0);
-    }
-  }
-});
-`;
-}
 
 describe("the extension's bundle on a fake vscode module, with no usable server", { timeout: 120_000 }, () => {
   let scratch: string;
@@ -136,10 +97,8 @@ describe("the extension's bundle on a fake vscode module, with no usable server"
 
   it("`quiver` on PATH that is too old: says which version and how to upgrade; Show Output shows the log", async () => {
     const bin = path.join(scratch, "bin");
-    fs.mkdirSync(bin);
-    const script = path.join(bin, "quiver");
     const received = path.join(scratch, "received.log");
-    fs.writeFileSync(script, oldServerScript(received), { mode: 0o755 });
+    writeOldServer(path.join(bin, "quiver"), received);
     process.env.PATH = `${bin}${path.delimiter}${originalPath ?? ""}`;
     fake.updateSetting("quiver.serverPath", "");
     fake.answerMessage = (message) => (message.level === "error" ? "Show Output" : undefined);
@@ -155,7 +114,7 @@ describe("the extension's bundle on a fake vscode module, with no usable server"
       Promise.resolve((fake.outputChannels[0]?.shown ?? 0) > 0 ? true : undefined),
     );
     // The version came from the initialize answer; the client then stopped that server.
-    const methods = (): string[] => (fs.existsSync(received) ? fs.readFileSync(received, "utf8").split("\n") : []);
+    const methods = (): string[] => receivedMethods(received);
     await eventually("the old server to be stopped", TIMEOUT_MS, () =>
       Promise.resolve(methods().includes("exit") ? true : undefined),
     );

@@ -4,10 +4,11 @@
  * server started, an editor open); the runner stops at the first failure.
  */
 import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
 import * as path from "node:path";
 // eslint-disable-next-line no-restricted-imports -- this module runs inside VS Code's extension host
 import * as vscode from "vscode";
+import { MIN_SERVER_VERSION } from "../../../src/serverCommand";
+import { OLD_SERVER_VERSION, receivedMethods, writeOldServer } from "../../fakes/oldServer";
 import { eventually, hostConfig, ui } from "./ui";
 
 export interface Check {
@@ -23,6 +24,13 @@ const READY_MS = 120_000;
 const UI_MS = 15_000;
 const READY = "$(check) Quiver";
 const FAILED = "$(error) Quiver";
+/**
+ * What the status bar may show while indexing: the server's progress title
+ * ("Indexing", "Updating the index", "Rebuilding the index"), alone, with a
+ * percentage, or with its message after a dash, lower-cased; else the counts.
+ */
+const INDEXING_TEXT =
+  /^\$\(sync~spin\) Quiver: (?:(?:Indexing|Updating the index|Rebuilding the index)(?: \d+%| — (?![A-Z][a-z])\S.*)?|[\d,]+\/[\d,]+ files|indexing)$/;
 const RESTART_OFFER = "restart the server to apply the changed settings";
 
 const workspace = (): string => hostConfig().workspace;
@@ -54,12 +62,13 @@ async function setWorkspaceSetting(key: string, value: unknown): Promise<void> {
 }
 
 /**
- * Changes quiver.serverPath for the workspace and takes the restart the extension
- * offers by clicking the notification's button, as a user would.
+ * Changes quiver.serverPath in the user settings (it is machine-scoped: VS Code
+ * refuses it anywhere else) and takes the restart the extension offers by
+ * clicking the notification's button, as a user would.
  */
-async function switchServer(serverPath: string | undefined): Promise<void> {
+async function switchServer(serverPath: string): Promise<void> {
   await vscode.commands.executeCommand("notifications.clearAll");
-  await setWorkspaceSetting("serverPath", serverPath);
+  await vscode.workspace.getConfiguration("quiver").update("serverPath", serverPath, vscode.ConfigurationTarget.Global);
   const offer = await ui("notification", { containing: RESTART_OFFER }, UI_MS);
   assert.deepEqual(offer.buttons, ["Restart"]);
   await ui("clickNotificationButton", { containing: RESTART_OFFER, button: "Restart" }, UI_MS);
@@ -91,6 +100,11 @@ export const checks: Check[] = [
       );
       assert.equal(status.history[status.history.length - 1], READY);
       console.log(`# status bar texts: ${JSON.stringify(status.history)}`);
+      // The progress title and its message read as one phrase ("Indexing — checking
+      // files"), not two sentences run together ("Indexing Checking files").
+      for (const text of status.history.filter((t) => t.startsWith("$(sync~spin) "))) {
+        assert.match(text, INDEXING_TEXT, JSON.stringify(status.history));
+      }
       assert.ok(!status.history.includes(FAILED), JSON.stringify(status.history));
       // Something in the editor area makes the screenshot read as VS Code.
       await openAt("config/loader.go", 14, 5);
@@ -231,6 +245,9 @@ export const checks: Check[] = [
     timeoutMs: 60_000,
     async run() {
       const missing = path.join(hostConfig().scratch, "no-such-dir", "quiver");
+      // A repository's .vscode/settings.json must not choose what runs: VS Code
+      // refuses quiver.serverPath there (the setting is machine-scoped).
+      await assert.rejects(setWorkspaceSetting("serverPath", missing), /can be written only into User settings/);
       await switchServer(missing);
       const error = await ui("notification", { containing: "was not found" }, UI_MS);
       assert.ok(error.message.startsWith(`Quiver: the language server was not found (tried quiver.serverPath (${missing})).`), error.message);
@@ -246,25 +263,51 @@ export const checks: Check[] = [
     },
   },
   {
-    name: "a too-old server: an error with its version and how to upgrade",
+    name: "a too-old server: an error with its version and how to upgrade; Show Output shows it; the server is stopped",
     timeoutMs: 60_000,
     async run() {
+      // The fake answers `--version` (the probe) and `initialize` with serverInfo.version 0.0.9.
       const old = path.join(hostConfig().scratch, "old", "quiver");
-      fs.mkdirSync(path.dirname(old), { recursive: true });
-      fs.writeFileSync(old, '#!/bin/sh\necho "quiver 0.0.9"\n', { mode: 0o755 });
+      const received = path.join(hostConfig().scratch, "old", "received.log");
+      writeOldServer(old, received);
       await switchServer(old);
-      const error = await ui("notification", { containing: "is version 0.0.9" }, UI_MS);
-      assert.match(error.message, /this extension needs \d+\.\d+\.\d+ or newer/);
+      const error = await ui("notification", { containing: `is version ${OLD_SERVER_VERSION}` }, UI_MS);
+      assert.ok(
+        error.message.startsWith(
+          `Quiver: the server quiver.serverPath (${old}) is version ${OLD_SERVER_VERSION}; ` +
+            `this extension needs ${MIN_SERVER_VERSION} or newer.`,
+        ),
+        error.message,
+      );
       assert.match(error.message, /Suggestion: upgrade it with `pip install --upgrade quiver-lsp`/);
       assert.deepEqual(error.buttons, ["Open Settings", "Show Output", "Retry"]);
       await ui("statusBar", { text: FAILED }, UI_MS);
+      // The version came from the initialize answer; the client then stopped that server.
+      await eventually("the old server to be stopped", UI_MS, () =>
+        receivedMethods(received).includes("exit") ? true : undefined,
+      );
+      assert.deepEqual(
+        receivedMethods(received).filter((method) => ["initialize", "shutdown", "exit"].includes(method)),
+        ["initialize", "shutdown", "exit"],
+      );
+      // VS Code lists the visible output channel among the visible text editors.
+      const outputShown = (): boolean =>
+        vscode.window.visibleTextEditors.some(
+          (editor) =>
+            editor.document.uri.scheme === "output" && editor.document.getText().includes(`is version ${OLD_SERVER_VERSION}`),
+        );
+      assert.ok(!outputShown(), "the output channel is shown before Show Output was clicked");
+      await ui("clickNotificationButton", { containing: `is version ${OLD_SERVER_VERSION}`, button: "Show Output" }, UI_MS);
+      await eventually("the Quiver output channel, with the message, to be shown", UI_MS, () =>
+        outputShown() ? true : undefined,
+      );
     },
   },
   {
     name: "back to the real server: restarting brings the status bar to ready and Ctrl+T answers",
     timeoutMs: READY_MS + 20_000,
     async run() {
-      await switchServer(undefined);
+      await switchServer(hostConfig().quiver);
       await ui("statusBar", { text: READY }, READY_MS);
       assert.equal((await workspaceSymbols("swr"))[0]?.name, "send_with_retries");
     },
