@@ -50,6 +50,7 @@ REQUIREMENTS = {
     "missing-server": "a missing server: an error that says what to fix",
     "too-old-server": "a too-old server: an error with its version",
     "restart-to-ready": "back to the real server: restarting brings the status bar to ready",
+    "repository-cannot-choose-server": "a repository's .vscode/settings.json cannot choose",
 }
 SCREENSHOTS = (
     "vscode-semantic-search",

@@ -4,6 +4,7 @@
  * server started, an editor open); the runner stops at the first failure.
  */
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
 import * as path from "node:path";
 // eslint-disable-next-line no-restricted-imports -- this module runs inside VS Code's extension host
 import * as vscode from "vscode";
@@ -245,9 +246,6 @@ export const checks: Check[] = [
     timeoutMs: 60_000,
     async run() {
       const missing = path.join(hostConfig().scratch, "no-such-dir", "quiver");
-      // A repository's .vscode/settings.json must not choose what runs: VS Code
-      // refuses quiver.serverPath there (the setting is machine-scoped).
-      await assert.rejects(setWorkspaceSetting("serverPath", missing), /can be written only into User settings/);
       await switchServer(missing);
       const error = await ui("notification", { containing: "was not found" }, UI_MS);
       assert.ok(error.message.startsWith(`Quiver: the language server was not found (tried quiver.serverPath (${missing})).`), error.message);
@@ -310,6 +308,33 @@ export const checks: Check[] = [
       await switchServer(hostConfig().quiver);
       await ui("statusBar", { text: READY }, READY_MS);
       assert.equal((await workspaceSymbols("swr"))[0]?.name, "send_with_retries");
+    },
+  },
+  {
+    name: "a repository's .vscode/settings.json cannot choose the server: VS Code ignores quiver.serverPath there",
+    timeoutMs: 40_000,
+    async run() {
+      // Last: VS Code reports the ignored key as changed, so the extension offers a
+      // restart for it, and that stray offer upset the notification checks after it.
+      const elsewhere = path.join(hostConfig().scratch, "from-the-repository", "quiver");
+      // The API refuses to write it there (the setting is machine-scoped)...
+      await assert.rejects(setWorkspaceSetting("serverPath", elsewhere), /can be written only into User settings/);
+      // ...and a file that names it anyway is read for its other settings only.
+      const folder = file(".vscode");
+      fs.mkdirSync(folder, { recursive: true });
+      fs.writeFileSync(
+        path.join(folder, "settings.json"),
+        JSON.stringify({ "quiver.serverPath": elsewhere, "quiver.pythonPath": elsewhere, "quiver.search.limit": 7 }),
+      );
+      const quiver = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration("quiver");
+      try {
+        await eventually("VS Code to read .vscode/settings.json", UI_MS, () => (quiver().get("search.limit") === 7 ? true : undefined));
+        assert.equal(quiver().get("serverPath"), hostConfig().quiver);
+        assert.equal(quiver().get("pythonPath"), "");
+      } finally {
+        fs.rmSync(folder, { recursive: true, force: true });
+      }
+      await eventually("the limit back to its default", UI_MS, () => (quiver().get("search.limit") === 50 ? true : undefined));
     },
   },
 ];
