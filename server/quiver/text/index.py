@@ -61,7 +61,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Self, cast
 
 import tantivy
 
@@ -69,6 +69,7 @@ from quiver.errors import IndexCorruptError, IndexFormatError, IndexLockedError,
 from quiver.ids import ClusterId, SymbolId
 from quiver.symbols import Symbol, SymbolKind
 from quiver.text import schema as fields
+from quiver.text.admitted import admitted_ids, cluster_counts
 from quiver.text.delta import Delta, Snapshot, Write
 from quiver.text.query import Filters, PreparedQuery, QueryBuilder
 
@@ -405,6 +406,48 @@ class DocumentIndex:
         hits += self._ranked(snapshot.delta, prepared, limit, frozenset())
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:limit]
+
+    def admitted_symbols(
+        self, filters: Filters, *, limit: int | None = None
+    ) -> list[SymbolId] | None:
+        """The ids of every symbol ``filters`` admit, or None when there are more than ``limit``.
+
+        ``filters`` as for :meth:`search` (kinds, languages, paths, clusters, and
+        ``symbols``, ids to restrict to); no filter admits everything. Sees refreshed
+        writes. Reads ids from the fast field, never a stored document: one
+        Tantivy search with a count, plus ~85 ns per id; with ``limit``, a count
+        above it reads no id at all. Raises :class:`InvalidQueryError` for a
+        malformed path glob.
+        """
+        self._require_open()
+        if filters.excludes_everything():
+            return []
+        query = self._queries.admitting(filters)
+        try:
+            found = admitted_ids(self._snapshot, query, limit)
+        except ValueError as error:
+            raise self._read_error(error) from error
+        # SymbolId is a NewType of int: no per-id conversion needed.
+        return cast("list[SymbolId] | None", found)
+
+    def admitted_clusters(self, filters: Filters, *, max_clusters: int) -> dict[ClusterId, int]:
+        """How many symbols ``filters`` admit in each IVF list (the ``cluster_id`` fast field).
+
+        Lets a filtered vector search scan only lists that hold admitted symbols.
+        Symbols whose documents were replaced since the last commit may still be
+        counted (the counts are for choosing lists, not exact). At most
+        ``max_clusters`` lists, the fullest, are reported. Costs one terms
+        aggregation (~0.4–0.9 ms per 100,000 admitted symbols).
+        """
+        self._require_open()
+        if filters.excludes_everything():
+            return {}
+        query = self._queries.admitting(filters)
+        try:
+            counts = cluster_counts(self._snapshot, query, max(1, max_clusters))
+        except ValueError as error:
+            raise self._read_error(error) from error
+        return {ClusterId(cluster): count for cluster, count in counts.items()}
 
     def num_docs(self) -> int:
         """Number of searchable symbols (deleted ones excluded, refreshed writes included)."""
