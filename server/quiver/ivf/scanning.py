@@ -2,7 +2,8 @@
 
 ``search_snapshot`` chooses the probed lists (numba for one query, one BLAS product
 for a batch), the int8 re-rank depth, and calls the numba scan kernels; ``top_lists``
-is the probe choice alone; ``warm_up_kernels`` loads those kernels ahead of the first
+is the probe choice alone; ``score_ids`` scores given ids exactly (a filtered search,
+numpy only); ``warm_up_kernels`` loads those kernels ahead of the first
 query. numba is imported inside the functions on purpose: opening an index and
 answering name or word queries must not pay for it (tests/engine/test_warm_start_path.py).
 """
@@ -77,6 +78,41 @@ def search_snapshot(
     with PARALLEL_LOCK:
         scores, ids = kernels.search_many(queries, centroid_scores, nprobe, *args)
     return scores, ids
+
+
+def score_ids(
+    snapshot: Snapshot, query: FloatVector, ids: Int64Array, k: int
+) -> tuple[FloatVector, Int64Array]:
+    """The ``k`` best live rows among ``ids`` by exact inner product with ``query``.
+
+    Returns scores (≤ k,) float32 descending and their ids (equal scores: smaller id
+    first); absent and removed ids are skipped, duplicates count once. ``query`` must
+    be checked already. Cost: a binary search per id in the mapped sorted ids, a
+    membership test of the delta's ids, then one gather and one matrix-vector product
+    of the rows found (numpy; ~1–2 ms for 4,096 rows of 384 floats).
+    """
+    wanted = np.unique(ids)
+    lists = snapshot.lists
+    found, positions = lists.lookup(wanted)
+    positions = positions[found]
+    alive = ~snapshot.dead[positions]
+    # Ascending rows: the gather walks the mapped file forward.
+    order = np.argsort(positions[alive], kind="stable")
+    rows = positions[alive][order]
+    in_delta = np.flatnonzero(
+        ~snapshot.delta_dead & np.isin(snapshot.delta_ids, wanted, assume_unique=False)
+    )
+    scores = np.concatenate(
+        [lists.vectors[rows] @ query, snapshot.delta_vectors[in_delta] @ query]
+    ).astype(np.float32, copy=False)
+    hits = np.concatenate([lists.ids[rows], snapshot.delta_ids[in_delta]])
+    if hits.size > k:
+        # Keep every row tied with the k-th score, so ties still go to the smaller id.
+        kth = np.partition(scores, hits.size - k)[hits.size - k]
+        keep = scores >= kth
+        scores, hits = scores[keep], hits[keep]
+    best = np.lexsort((hits, -scores))[:k]
+    return scores[best], hits[best]
 
 
 def top_lists(centroids: FloatMatrix, query: FloatVector, count: int) -> Int32Array:
