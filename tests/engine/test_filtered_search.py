@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -352,11 +353,20 @@ def test_the_list_path_always_scans_the_delta(
     engine.update_file(new_file, durable=False)
     new_id = next(int(r.id) for r in engine._catalog if r.name == "zebra_quokka_narwhal")
     vectors = _vectors(engine)
-    assert vectors.delta_size >= 1
+    assert new_id in vectors.delta_ids().tolist()
     found = searched(engine, "zebra quokka narwhal", 10, paths=("py/mod_0*.py",))
     assert found[0] == new_id
     expected = exact_top(engine, "zebra quokka narwhal", in_first_modules, 10)
     assert found[0] == expected[0]
+    # Even when its list is not among those scanned, the delta's vector is scored.
+    its_list = int(vectors.cluster_of([new_id])[0])
+    choose = filtered_search.chosen_lists
+
+    def without_its_list(*args: Any) -> list[ClusterId]:
+        return [c for c in choose(*args) if c != its_list]
+
+    monkeypatch.setattr(filtered_search, "chosen_lists", without_its_list)
+    assert searched(engine, "zebra quokka narwhal", 10, paths=("py/mod_0*.py",))[0] == new_id
 
 
 def test_unfiltered_semantic_search_is_the_plain_ivf_search(shared: VectorSearchEngine) -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 
@@ -90,12 +90,17 @@ def _ids_in_nearest_lists(
     in_lists = np.asarray(found, dtype=np.int64)
     if _stale(vectors.cluster_of(in_lists), chosen):
         log.info("The text index's cluster ids disagree with the IVF; reading the lists there.")
-        in_lists = _ids_in_nearest_lists_of_ivf(text, vectors, ranked, filters)
+        in_lists, chosen = _ids_in_nearest_lists_of_ivf(text, vectors, ranked, filters)
+    # The delta's vectors in other lists: a plain search scans the whole delta, so here
+    # too every admitted one is scored, whichever list it was assigned to.
     delta = vectors.delta_ids()
-    if delta.size == 0:
+    scanned = np.asarray([*chosen, UNCLUSTERED], dtype=np.int32)
+    outside = delta[~np.isin(vectors.cluster_of(delta), scanned)] if delta.size else delta
+    if outside.size == 0:
         return in_lists
+    # SymbolId is a NewType of int: the plain ints need no conversion.
     in_delta = text.admitted_symbols(
-        replace(filters, symbols=[SymbolId(int(i)) for i in delta.tolist()])
+        replace(filters, symbols=cast("list[SymbolId]", outside.tolist()))
     )
     return np.concatenate([in_lists, np.asarray(in_delta or [], dtype=np.int64)])
 
@@ -128,13 +133,13 @@ def _stale(actual: Int32Array, chosen: Sequence[ClusterId]) -> bool:
 
 def _ids_in_nearest_lists_of_ivf(
     text: DocumentIndex, vectors: IVFIndex, ranked: Int32Array, filters: Filters
-) -> Int64Array:
-    """As ``_ids_in_nearest_lists`` with the lists read from the IVF (every admitted id)."""
+) -> tuple[Int64Array, list[ClusterId]]:
+    """As ``_ids_in_nearest_lists`` with the lists read from the IVF (every admitted id):
+    the admitted ids in the chosen lists, and those lists."""
     everything = np.asarray(text.admitted_symbols(filters) or [], dtype=np.int64)
     clusters = vectors.cluster_of(everything)
     lists, counts = np.unique(clusters[clusters >= 0], return_counts=True)
     admitted = {ClusterId(c): n for c, n in zip(lists.tolist(), counts.tolist(), strict=True)}
     chosen = chosen_lists(ranked, admitted, vectors.nprobe)
-    keep = np.isin(clusters, np.asarray(chosen, dtype=np.int32))
-    kept: Int64Array = everything[keep]
-    return kept
+    kept: Int64Array = everything[np.isin(clusters, np.asarray(chosen, dtype=np.int32))]
+    return kept, chosen

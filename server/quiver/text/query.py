@@ -224,7 +224,7 @@ class QueryBuilder:
             clusters = sorted({int(cluster) for cluster in filters.clusters})
             queries.append(tantivy.Query.term_set_query(self._schema, fields.CLUSTER_ID, clusters))
         if filters.symbols is not None:
-            symbols = sorted({int(symbol) for symbol in filters.symbols})
+            symbols = sorted(set(map(int, filters.symbols)))
             queries.append(tantivy.Query.term_set_query(self._schema, fields.SYMBOL_ID, symbols))
         if filters.paths is not None:
             queries.append(self._paths_query(filters.paths))
