@@ -138,8 +138,9 @@ def _ids_in_nearest_lists_of_ivf(
     the admitted ids in the chosen lists, and those lists."""
     everything = np.asarray(text.admitted_symbols(filters) or [], dtype=np.int64)
     clusters = vectors.cluster_of(everything)
-    lists, counts = np.unique(clusters[clusters >= 0], return_counts=True)
-    admitted = {ClusterId(c): n for c, n in zip(lists.tolist(), counts.tolist(), strict=True)}
+    # np.bincount, not np.unique: that one imports numpy.ma (~70 ms) on first use.
+    counts = np.bincount(clusters[clusters >= 0], minlength=vectors.nlist)
+    admitted = {ClusterId(int(c)): int(counts[c]) for c in np.flatnonzero(counts)}
     chosen = chosen_lists(ranked, admitted, vectors.nprobe)
     kept: Int64Array = everything[np.isin(clusters, np.asarray(chosen, dtype=np.int32))]
     return kept, chosen

@@ -16,7 +16,7 @@ import numpy as np
 
 from quiver.ivf.state import Snapshot
 from quiver.ivf.storage import Int32Array, Int64Array, read_only
-from quiver.numeric import FloatMatrix, FloatVector
+from quiver.numeric import FloatMatrix, FloatVector, distinct
 
 #: int8 scanning re-scores max(RERANK_PER_RESULT · k, MIN_RERANK) candidates in float32.
 RERANK_PER_RESULT = 4
@@ -98,7 +98,7 @@ def score_ids(
     found, positions = lists.lookup(ids)
     positions = positions[found]
     # Sorted and distinct: the scan walks the mapped file forward, each row once.
-    rows = np.unique(positions[~snapshot.dead[positions]])
+    rows = distinct(positions[~snapshot.dead[positions]])
     slots = np.flatnonzero(~snapshot.delta_dead & np.isin(snapshot.delta_ids, ids))
     scores, hits = kernels.search_rows(
         query,
