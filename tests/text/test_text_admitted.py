@@ -42,8 +42,7 @@ def index(open_index: Opener) -> DocumentIndex:
     return index
 
 
-def _sorted(ids: list[SymbolId] | None) -> list[int]:
-    assert ids is not None
+def _sorted(ids: list[SymbolId]) -> list[int]:
     return sorted(int(i) for i in ids)
 
 
@@ -62,13 +61,6 @@ def test_admitted_ids_follow_each_filter(index: DocumentIndex) -> None:
     assert index.admitted_symbols(Filters(languages=[])) == []
 
 
-def test_admitted_ids_stop_at_the_limit(index: DocumentIndex) -> None:
-    assert _sorted(index.admitted_symbols(Filters(languages=["go"]), limit=3)) == [1, 2, 3]
-    assert index.admitted_symbols(Filters(languages=["go"]), limit=2) is None
-    assert index.admitted_symbols(Filters(languages=["python"]), limit=37) is not None
-    assert index.admitted_symbols(Filters(languages=["python"]), limit=36) is None
-
-
 def test_admitted_clusters_count_symbols_per_list(index: DocumentIndex) -> None:
     go = index.admitted_clusters(Filters(languages=["go"]), max_clusters=9)
     assert go == {ClusterId(1): 1, ClusterId(2): 1, ClusterId(3): 1}
@@ -83,7 +75,6 @@ def test_refreshed_writes_replace_and_add_admitted_symbols(index: DocumentIndex)
     index.add([_document(41, 5, language="go", path="go/new.go")])
     index.refresh()
     assert _sorted(index.admitted_symbols(Filters(languages=["go"]))) == [1, 3, 41]
-    assert _sorted(index.admitted_symbols(Filters(languages=["go"]), limit=3)) == [1, 3, 41]
     counts = index.admitted_clusters(Filters(languages=["go"]), max_clusters=9)
     assert counts[ClusterId(5)] == 1
     # Replacing a document: the old version is hidden, the new one (new list) admitted.
