@@ -1,9 +1,9 @@
 """Filtered semantic search: recall@10 against exact filtered brute force, and latency.
 
 The workspace mixes languages so that a language filter has a known selectivity:
-standard-library Python (~49 % of the symbols), C headers (~40 %: this
-interpreter's and OpenSSL's), JavaScript (~10 %: npm's sources) and C++ headers
-(~1 %: libstdc++'s ``.hpp``). Document vectors come from ``search.py``'s replay
+standard-library Python (~52 % of the symbols), C headers (~43 %: this
+interpreter's and OpenSSL's), JavaScript (~4 %: npm's sources, all that discovery
+keeps of them) and C++ headers (~1 %: libstdc++'s ``.hpp``). Document vectors come from ``search.py``'s replay
 embedder (a pool of real model embeddings plus noise), so the IVF's lists have a
 realistic structure; a symbol's vector does not depend on its language, so every
 filter's admitted symbols are spread over all lists, the hard case for a filter
@@ -16,11 +16,12 @@ scored, from the catalog's records and ``IVFIndex.reconstruct``), then
 ``engine.search`` call with the query's embedding cached (the search work alone:
 the real model adds ~5 ms to every query, filtered or not).
 
-    python benchmarks/filtered_search.py [--symbols 100000] [--runs 3] [--budgets 1024,4096]
+    python benchmarks/filtered_search.py [--symbols 100000] [--runs 3] [--noise 0.35]
+        [--budgets 4096:2048,4096:4096]
 
-``--budgets`` runs the filtered search once per value of
-``quiver.engine.filtered.EXACT_SCAN_ROWS``. To measure the code before the change,
-run this same script with ``PYTHONPATH`` pointing at an older checkout's
+``--budgets`` runs the filtered search once per pair ``EXACT:LIST`` of
+``quiver.engine.filtered.EXACT_SCAN_ROWS`` and ``LIST_SCAN_ROWS``. To measure the code
+before the change, run this same script with ``PYTHONPATH`` pointing at an older checkout's
 ``server`` directory (``git archive <commit> server | tar -x -C /tmp/old``) and
 ``--label before``: it then measures the search as that code does it.
 """
@@ -180,7 +181,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--symbols", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3, help="timed passes over the queries")
-    parser.add_argument("--budgets", default="", help="EXACT_SCAN_ROWS values, comma-separated")
+    parser.add_argument(
+        "--budgets", default="", help="EXACT_SCAN_ROWS:LIST_SCAN_ROWS pairs, comma-separated"
+    )
     parser.add_argument("--label", default="after")
     parser.add_argument(
         "--noise",
@@ -214,10 +217,16 @@ def main() -> None:
 
     try:
         filtered_module = importlib.import_module("quiver.engine.filtered")
-        default_budget = int(filtered_module.EXACT_SCAN_ROWS)
+        default_budget = f"{filtered_module.EXACT_SCAN_ROWS}:{filtered_module.LIST_SCAN_ROWS}"
     except ImportError:  # the code before the change
-        filtered_module, default_budget = None, 0
-    budgets = [int(b) for b in args.budgets.split(",") if b] or [default_budget]
+        filtered_module, default_budget = None, ""
+    budgets = [b for b in args.budgets.split(",") if b] or [default_budget]
+
+    def use_budget(budget: str) -> None:
+        if filtered_module is not None:
+            exact, listed = budget.split(":")
+            filtered_module.EXACT_SCAN_ROWS = int(exact)
+            filtered_module.LIST_SCAN_ROWS = int(listed)
 
     def timed(query: SearchQuery) -> tuple[list[int], list[float]]:
         found: list[int] = []
@@ -241,8 +250,8 @@ def main() -> None:
         }
         # An unfiltered search has no budget: it is the plain IVF probe.
         for budget in budgets if spec.query else [None]:
-            if filtered_module is not None and budget is not None:
-                filtered_module.EXACT_SCAN_ROWS = budget
+            if budget is not None:
+                use_budget(budget)
             recalls, samples, short = [], [], 0
             for text in queries:
                 found, times = timed(SearchQuery(text, mode="semantic", limit=K, **spec.query))  # type: ignore[arg-type]
@@ -262,8 +271,7 @@ def main() -> None:
                     "p95_ms": percentile(samples, 0.95),
                 }
             )
-    if filtered_module is not None:
-        filtered_module.EXACT_SCAN_ROWS = default_budget
+    use_budget(default_budget)
     status = engine.status()
     engine.close()
 
@@ -290,14 +298,14 @@ def main() -> None:
         f"load {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"{'filter':<22}{'admitted':>10}{'share':>8}{'budget':>8}{'recall@10':>11}"
+        f"{'filter':<22}{'admitted':>10}{'share':>8}{'budget':>11}{'recall@10':>11}"
         f"{'short':>7}{'p50 ms':>9}{'p95 ms':>9}"
     )
     for row in rows:
         recall = "" if row["recall_at_10"] is None else f"{row['recall_at_10']:.3f}"
-        budget = "" if row["budget"] is None else str(row["budget"])
+        budget = row["budget"] or ""
         print(
-            f"{row['filter']:<22}{row['admitted']:>10,}{row['share']:>8.1%}{budget:>8}"
+            f"{row['filter']:<22}{row['admitted']:>10,}{row['share']:>8.1%}{budget:>11}"
             f"{recall:>11}{row.get('short_answers', ''):>7}"
             f"{row['p50_ms']:>9.2f}{row['p95_ms']:>9.2f}"
         )

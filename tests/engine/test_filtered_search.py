@@ -270,6 +270,7 @@ def test_a_broad_filter_probes_the_admitted_lists_and_keeps_only_admitted_symbol
 ) -> None:
     # Make ~300 admitted symbols "many": the list path runs instead of the exact scan.
     monkeypatch.setattr(filtered_search, "EXACT_SCAN_ROWS", 100)
+    monkeypatch.setattr(filtered_search, "LIST_SCAN_ROWS", 100)
     query_recalls, old_recalls = [], []
     for text in QUERIES:
         expected = exact_top(shared, text, in_first_modules, 10)
@@ -288,6 +289,7 @@ def test_the_list_path_scores_exactly_and_ranks_like_brute_force_within_its_list
     shared: VectorSearchEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(filtered_search, "EXACT_SCAN_ROWS", 100)
+    monkeypatch.setattr(filtered_search, "LIST_SCAN_ROWS", 100)
     query = _query_vector(QUERIES[0])
     response = shared.search(
         SearchQuery(QUERIES[0], mode="semantic", limit=10, kinds=(SymbolKind.FUNCTION,))
@@ -308,6 +310,7 @@ def test_stale_cluster_ids_in_the_text_index_do_not_cost_recall(
     """A crash between the IVF retrain and the text index's reassignment leaves old cluster
     ids behind; the list path notices and finds the lists from the IVF instead."""
     monkeypatch.setattr(filtered_search, "EXACT_SCAN_ROWS", 100)
+    monkeypatch.setattr(filtered_search, "LIST_SCAN_ROWS", 100)
     before = {text: searched(engine, text, 10, paths=("py/mod_0*.py",)) for text in QUERIES}
     vectors = _vectors(engine)
     live = vectors.ids()
@@ -348,6 +351,7 @@ def test_the_list_path_always_scans_the_delta(
     engine: VectorSearchEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(filtered_search, "EXACT_SCAN_ROWS", 100)
+    monkeypatch.setattr(filtered_search, "LIST_SCAN_ROWS", 100)
     new_file = engine.root / "py" / "mod_0x.py"
     new_file.write_text('def zebra_quokka_narwhal(value):\n    """zebra quokka narwhal."""\n')
     engine.update_file(new_file, durable=False)
