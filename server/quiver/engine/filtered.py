@@ -47,12 +47,12 @@ from quiver.text.query import Filters
 log = logging.getLogger(__name__)
 
 #: Every admitted symbol is scored when there are at most this many. Measured on
-#: 95,000 symbols (benchmarks/filtered_search.py): exact scoring costs ~1 ms plus
-#: ~0.4 µs per symbol, as much as the list path below at ~4,000-5,000 symbols.
+#: 95,000 symbols (benchmarks/filtered_search.py): exact scoring costs ~0.7 ms plus
+#: ~0.5 µs per symbol, as much as the list path below at ~4,000-5,000 symbols.
 EXACT_SCAN_ROWS: Final = 4096
 #: Else the nearest admitted lists are scanned until they hold this many admitted
 #: symbols (and ``nprobe`` lists at least). Measured: recall@10 of every filter, from
-#: 1 % to 52 % of the symbols, at or above the unfiltered search's (0.98-1.0 where the
+#: 0.8 % to 52 % of the symbols, at or above the unfiltered search's (0.98-1.0 where the
 #: unfiltered search had 0.964), ~1 ms faster than 4,096 at 0.01 less recall.
 LIST_SCAN_ROWS: Final = 2048
 #: The cluster id of a symbol in no IVF list (added before the index was trained).
