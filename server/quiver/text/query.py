@@ -20,10 +20,10 @@ Ranking, highest first:
 
 Filters (kind, language, cluster, symbol ids, path globs) are clauses of the
 same boolean queries with a zero score, so Tantivy skips non-matching documents
-instead of the caller post-filtering an over-fetched list. Alone
-(:meth:`QueryBuilder.admitting`) they name the symbols a filtered semantic
-search may return. Common path globs (``src/**``,
-``*.py``, ``src/**/*.rs``, a literal path or name) become exact-term lookups
+instead of the caller post-filtering an over-fetched list; alone
+(:meth:`QueryBuilder.admitting`) they name the symbols a filtered semantic search
+may return. Common path globs (``src/**``, ``*.py``, ``src/**/*.rs``, a literal
+path or name) become exact-term lookups
 (:func:`quiver.text.pathglob.path_glob_terms`); others run a regex over the
 term dictionary of paths.
 """
@@ -184,8 +184,8 @@ class QueryBuilder:
     def admitting(self, filters: Filters) -> tantivy.Query:
         """The query matching exactly the documents ``filters`` admit (all of them if none).
 
-        Scores are constant: it is for collecting ids and aggregating fast fields,
-        not ranking. Raises :class:`InvalidQueryError` for a malformed path glob.
+        Its scores mean nothing: it is for collecting ids and aggregating fast
+        fields, not for ranking. Raises :class:`InvalidQueryError` for a malformed path glob.
         """
         filter_queries = self._filter_queries(filters)
         if not filter_queries:
