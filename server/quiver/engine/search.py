@@ -26,6 +26,7 @@ from quiver.api import (
     SearchResult,
 )
 from quiver.engine.catalog import SymbolRecord
+from quiver.engine.filtered import filtered_semantic_hits
 from quiver.engine.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, score_fusion
 from quiver.engine.model import ModelBinding
 from quiver.engine.parts import EngineParts
@@ -35,6 +36,7 @@ from quiver.ids import SymbolId, VectorId
 from quiver.ivf.index import IVFIndex
 from quiver.symbols import Range
 from quiver.text.pathglob import path_matches
+from quiver.text.query import Filters
 
 
 class Searcher:
@@ -125,10 +127,24 @@ class Searcher:
     def _semantic_hits(
         self, query_vector: np.ndarray, fetch: int, query: SearchQuery, vectors: IVFIndex | None
     ) -> list[tuple[int, float]]:
-        """(symbol id, cosine similarity) of the nearest vectors passing the filters."""
+        """(symbol id, cosine similarity) of the nearest vectors passing the filters.
+
+        Filtered: the text index names the admitted symbols first and only they are
+        scored (``quiver.engine.filtered``). Unfiltered: the plain IVF probe.
+        """
         with self._parts.state_lock:
             if vectors is None or vectors.ntotal == 0:
                 return []
+            text_index = self._parts.text
+            if (query.kinds or query.languages or query.paths) and text_index is not None:
+                filters = Filters(
+                    kinds=query.kinds or None,
+                    languages=query.languages or None,
+                    paths=query.paths or None,
+                )
+                hits = filtered_semantic_hits(text_index, vectors, query_vector, fetch, filters)
+                known = self._parts.catalog.symbols
+                return [(i, score) for i, score in hits if SymbolId(i) in known]
             k = fetch
             while True:
                 scores, ids = vectors.search(query_vector[np.newaxis, :], min(k, vectors.ntotal))

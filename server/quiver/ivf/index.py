@@ -52,7 +52,7 @@ from quiver.ivf.rebuild import (
     retrained_centroids,
     trained_centroids,
 )
-from quiver.ivf.scanning import search_snapshot, top_lists
+from quiver.ivf.scanning import score_ids, search_snapshot, top_lists
 from quiver.ivf.state import IndexSettings, IndexState
 from quiver.ivf.storage import Int32Array, Int64Array, InvertedLists
 from quiver.ivf.validate import (
@@ -248,6 +248,37 @@ class IVFIndex:
         check_search(k, rerank)
         probe_count = self.nprobe if nprobe is None else check_nprobe(nprobe)
         return search_snapshot(self._state.snapshot, matrix, k, nprobe=probe_count, rerank=rerank)
+
+    def search_ids(
+        self, query: FloatVector, ids: npt.ArrayLike, k: int
+    ) -> tuple[FloatVector, Int64Array]:
+        """The ``k`` best of the live vectors among ``ids``, scored exactly: a filtered search.
+
+        Returns scores (≤ k,) float32 descending and ids (≤ k,) int64, fewer when fewer
+        of ``ids`` are live; equal scores rank by smaller id. Ids absent from the index
+        or removed are skipped, wherever they sit (lists or delta). Scores are exact
+        float32 inner products whatever the scan mode. Raises as ``search`` does for a
+        bad query or ``k`` < 1. Cost: a binary search per id, a membership test of the
+        delta, then a gather and one matrix-vector product of the rows found (~1–2 ms
+        for 4,096 rows of 384 floats).
+        """
+        matrix = self._queries(query)
+        if matrix.shape[0] != 1:
+            raise InvalidQueryError(
+                "search_ids() takes one query vector.", "Call search_ids() per query."
+            )
+        check_search(k, None)
+        wanted = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+        return score_ids(self._state.snapshot, matrix[0], wanted, int(k))
+
+    def delta_ids(self) -> Int64Array:
+        """The live ids waiting in the delta (every search scans them exhaustively).
+
+        Cost: O(delta) (a pass over its tombstone mask).
+        """
+        snapshot = self._state.snapshot
+        live: Int64Array = snapshot.delta_ids[~snapshot.delta_dead]
+        return live
 
     def probe(self, query: FloatVector, nprobe: int | None = None) -> Int32Array:
         """The lists a search for ``query`` scans, best centroid first (empty if untrained).

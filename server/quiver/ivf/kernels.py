@@ -254,6 +254,43 @@ def search_one(  # noqa: PLR0917 - numba kernels take positional arguments only
     return scores, found
 
 
+@kernel()
+def search_rows(  # noqa: PLR0917 - numba kernels take positional arguments only
+    query: Array,
+    vectors: Array,
+    ids: Array,
+    rows: Array,
+    delta_vectors: Array,
+    delta_ids: Array,
+    delta_slots: Array,
+    k: int,
+) -> tuple[Array, Array]:
+    """Top-k over the given rows of the lists and slots of the delta, scored exactly.
+
+    Scores (k,) float32 descending and ids (k,) int64, padded with (-inf, -1); the
+    same dot product and ranking as a probed search, on the calling thread.
+    """
+    heap_scores = np.empty(k, dtype=np.float32)
+    heap_ids = np.empty(k, dtype=np.int64)
+    filled = 0
+    for j in range(rows.shape[0]):
+        row = rows[j]
+        score = _dot(query, vectors, row)
+        if filled == k and score < heap_scores[0]:
+            continue
+        filled = _offer(heap_scores, heap_ids, filled, score, ids[row])
+    for j in range(delta_slots.shape[0]):
+        slot = delta_slots[j]
+        score = _dot(query, delta_vectors, slot)
+        if filled == k and score < heap_scores[0]:
+            continue
+        filled = _offer(heap_scores, heap_ids, filled, score, delta_ids[slot])
+    scores = np.empty(k, dtype=np.float32)
+    found = np.empty(k, dtype=np.int64)
+    _drain(heap_scores, heap_ids, filled, scores, found)
+    return scores, found
+
+
 @kernel(parallel=True)
 def search_many(  # noqa: PLR0917 - numba kernels take positional arguments only
     queries: Array,

@@ -2,9 +2,10 @@
 
 ``search_snapshot`` chooses the probed lists (numba for one query, one BLAS product
 for a batch), the int8 re-rank depth, and calls the numba scan kernels; ``top_lists``
-is the probe choice alone; ``warm_up_kernels`` loads those kernels ahead of the first
-query. numba is imported inside the functions on purpose: opening an index and
-answering name or word queries must not pay for it (tests/engine/test_warm_start_path.py).
+is the probe choice alone; ``score_ids`` scores given ids exactly (a filtered
+search); ``warm_up_kernels`` loads those kernels ahead of the first query. numba is
+imported inside the functions on purpose: opening an index and answering name or
+word queries must not pay for it (tests/engine/test_warm_start_path.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import time
 import numpy as np
 
 from quiver.ivf.state import Snapshot
-from quiver.ivf.storage import Int32Array, Int64Array, read_only
-from quiver.numeric import FloatMatrix, FloatVector
+from quiver.ivf.storage import BoolArray, Int32Array, Int64Array, read_only
+from quiver.numeric import FloatMatrix, FloatVector, distinct
 
 #: int8 scanning re-scores max(RERANK_PER_RESULT · k, MIN_RERANK) candidates in float32.
 RERANK_PER_RESULT = 4
@@ -79,6 +80,50 @@ def search_snapshot(
     return scores, ids
 
 
+def score_ids(
+    snapshot: Snapshot, query: FloatVector, ids: Int64Array, k: int
+) -> tuple[FloatVector, Int64Array]:
+    """The ``k`` best live rows among ``ids`` by exact inner product with ``query``.
+
+    Returns scores (≤ k,) float32 descending and their ids (equal scores: smaller id
+    first); absent and removed ids are skipped, duplicates count once. ``query`` must
+    be checked already. Cost: a binary search per id in the mapped sorted ids and a
+    membership test of the delta's ids (numpy), then the rows found scored in numba on
+    the calling thread, with the same dot product as a probed search (~0.1 µs per
+    dimension-384 row; no BLAS, whose thread hand-off costs more on a busy machine).
+    """
+    from quiver.ivf import kernels  # numba: imported when first needed
+
+    lists = snapshot.lists
+    found, positions = lists.lookup(ids)
+    positions = positions[found]
+    # Sorted and distinct: the scan walks the mapped file forward, each row once.
+    rows = distinct(positions[~snapshot.dead[positions]])
+    slots = np.flatnonzero(~snapshot.delta_dead & _members(snapshot.delta_ids, ids))
+    scores, hits = kernels.search_rows(
+        query,
+        lists.vectors,
+        lists.ids,
+        read_only(rows),
+        snapshot.delta_vectors,
+        snapshot.delta_ids,
+        read_only(slots.astype(np.int64, copy=False)),
+        int(k),
+    )
+    filled = int(np.count_nonzero(hits >= 0))
+    return scores[:filled], hits[:filled]
+
+
+def _members(values: Int64Array, wanted: Int64Array) -> BoolArray:
+    """Whether each of ``values`` is in ``wanted`` (``np.isin`` imports ``numpy.ma``, ~70 ms)."""
+    if values.size == 0 or wanted.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    ordered = np.sort(wanted)
+    where = np.minimum(np.searchsorted(ordered, values), ordered.size - 1)
+    found: BoolArray = ordered[where] == values
+    return found
+
+
 def top_lists(centroids: FloatMatrix, query: FloatVector, count: int) -> Int32Array:
     """The ``count`` lists whose centroids score highest for ``query``, best first.
 
@@ -116,6 +161,7 @@ def warm_up_kernels(*, batch: bool = False) -> float:
     args = (offsets, vectors, read_only(codes), read_only(scales), ids, dead)
     delta = (vectors[:0], ids[:0], dead[:0])
     kernels.search_one(query[0], probes, *args, *delta, 4, 1)
+    kernels.search_rows(query[0], vectors, ids, ids, vectors[:0], ids[:0], ids[:0], 1)
     kernels.find_row(ids, ids, 1)
     kernels.nearest_centroids(vectors, vectors)
     if batch:

@@ -61,7 +61,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Self, cast
 
 import tantivy
 
@@ -70,6 +70,7 @@ from quiver.ids import ClusterId, SymbolId
 from quiver.private_dirs import make_private_directory, open_private_file, tighten_directory
 from quiver.symbols import Symbol, SymbolKind
 from quiver.text import schema as fields
+from quiver.text.admitted import admitted_ids, cluster_counts
 from quiver.text.delta import Delta, Snapshot, Write
 from quiver.text.query import Filters, PreparedQuery, QueryBuilder
 
@@ -408,6 +409,46 @@ class DocumentIndex:
         hits += self._ranked(snapshot.delta, prepared, limit, frozenset())
         hits.sort(key=lambda hit: hit.score, reverse=True)
         return hits[:limit]
+
+    def admitted_symbols(self, filters: Filters) -> list[SymbolId]:
+        """The ids of every symbol ``filters`` admit.
+
+        ``filters`` as for :meth:`search` (kinds, languages, paths, clusters, and
+        ``symbols``, ids to restrict to); no filter admits everything. Sees refreshed
+        writes. Reads ids from the fast field, never a stored document: one Tantivy
+        search, plus ~0.6 µs per id. Raises :class:`InvalidQueryError` for a
+        malformed path glob.
+        """
+        self._require_open()
+        if filters.excludes_everything():
+            return []
+        query = self._queries.admitting(filters)
+        try:
+            found = admitted_ids(self._snapshot, query)
+        except ValueError as error:
+            raise self._read_error(error) from error
+        # SymbolId is a NewType of int: no per-id conversion needed.
+        return cast("list[SymbolId]", found)
+
+    def admitted_clusters(self, filters: Filters, *, max_clusters: int) -> dict[ClusterId, int]:
+        """How many symbols ``filters`` admit in each IVF list (the ``cluster_id`` fast field).
+
+        Lets a filtered vector search scan only lists that hold admitted symbols, and
+        tells it how many there are. Symbols whose documents were replaced since the
+        last commit may still be counted (the counts are for choosing lists, not
+        exact). At most ``max_clusters`` lists, the fullest, are reported. Costs one
+        terms aggregation (~0.2–1 ms on 100,000 symbols).
+        """
+        self._require_open()
+        if filters.excludes_everything():
+            return {}
+        query = self._queries.admitting(filters)
+        try:
+            counts = cluster_counts(self._snapshot, query, max(1, max_clusters))
+        except ValueError as error:
+            raise self._read_error(error) from error
+        # ClusterId is a NewType of int: no per-list conversion needed.
+        return cast("dict[ClusterId, int]", counts)
 
     def num_docs(self) -> int:
         """Number of searchable symbols (deleted ones excluded, refreshed writes included)."""

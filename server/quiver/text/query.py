@@ -18,10 +18,12 @@ Ranking, highest first:
    cannot reach the top ``limit`` (block-max WAND): measured 1.1 ms instead
    of 7.7 ms with a per-word dis-max on 100,000 symbols.
 
-Filters (kind, language, cluster, path globs) are clauses of the same boolean
-queries with a zero score, so Tantivy skips non-matching documents instead of
-the caller post-filtering an over-fetched list. Common path globs (``src/**``,
-``*.py``, ``src/**/*.rs``, a literal path or name) become exact-term lookups
+Filters (kind, language, cluster, symbol ids, path globs) are clauses of the
+same boolean queries with a zero score, so Tantivy skips non-matching documents
+instead of the caller post-filtering an over-fetched list; alone
+(:meth:`QueryBuilder.admitting`) they name the symbols a filtered semantic search
+may return. Common path globs (``src/**``, ``*.py``, ``src/**/*.rs``, a literal
+path or name) become exact-term lookups
 (:func:`quiver.text.pathglob.path_glob_terms`); others run a regex over the
 term dictionary of paths.
 """
@@ -35,7 +37,7 @@ from typing import Final
 import tantivy
 
 from quiver.errors import InvalidQueryError
-from quiver.ids import ClusterId
+from quiver.ids import ClusterId, SymbolId
 from quiver.symbols import SymbolKind
 from quiver.text import schema as fields
 from quiver.text.pathglob import path_glob_terms, tantivy_path_regex
@@ -89,12 +91,13 @@ class Filters:
     languages: Sequence[str] | None = None
     paths: Sequence[str] | None = None
     clusters: Sequence[ClusterId] | None = None
+    symbols: Sequence[SymbolId] | None = None
 
     def excludes_everything(self) -> bool:
         """True when some filter is an empty set, so no search is needed."""
         return any(
             value is not None and len(value) == 0
-            for value in (self.kinds, self.languages, self.paths, self.clusters)
+            for value in (self.kinds, self.languages, self.paths, self.clusters, self.symbols)
         )
 
 
@@ -178,6 +181,17 @@ class QueryBuilder:
             exact=None if exact is None else _filtered(exact, filter_queries),
         )
 
+    def admitting(self, filters: Filters) -> tantivy.Query:
+        """The query matching exactly the documents ``filters`` admit (all of them if none).
+
+        Its scores mean nothing: it is for collecting ids and aggregating fast
+        fields, not for ranking. Raises :class:`InvalidQueryError` for a malformed path glob.
+        """
+        filter_queries = self._filter_queries(filters)
+        if not filter_queries:
+            return tantivy.Query.all_query()
+        return _all_of(filter_queries)
+
     def _exact_queries(self, text: str) -> list[tantivy.Query]:
         if len(text) > MAX_EXACT_CHARS:
             return []
@@ -209,6 +223,9 @@ class QueryBuilder:
         if filters.clusters is not None:
             clusters = sorted({int(cluster) for cluster in filters.clusters})
             queries.append(tantivy.Query.term_set_query(self._schema, fields.CLUSTER_ID, clusters))
+        if filters.symbols is not None:
+            symbols = sorted(set(map(int, filters.symbols)))
+            queries.append(tantivy.Query.term_set_query(self._schema, fields.SYMBOL_ID, symbols))
         if filters.paths is not None:
             queries.append(self._paths_query(filters.paths))
         return queries
