@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -109,14 +111,14 @@ def test_permission_denied_is_reported_even_when_running_as_root(
     # Root ignores file modes, so simulate what the OS says to other users.
     path = tmp_path / "locked.py"
     path.write_text("def f(): pass\n")
-    real_open = Path.open
+    real_open = os.open
 
-    def deny(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        if self == path:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+    def deny(file: object, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if file == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "open", deny)
+    monkeypatch.setattr(os, "open", deny)
     assert parse_file(_source_file(path, "locked.py")).skipped_reason == "permission denied"
 
 
@@ -165,3 +167,44 @@ def test_a_cpp_header_with_the_h_extension_is_parsed_as_cpp(tmp_path: Path) -> N
     ]
     assert parsed["plain.h"].file.language == "c"
     assert [s.name for s in parsed["plain.h"].symbols] == ["add"]
+
+
+def _in_thread_with_deadline(call: Callable[[], object], seconds: float) -> object:
+    """``call()``'s result, or a failure if it has not returned in ``seconds`` (the thread is
+    left behind as a daemon: a blocked read cannot be interrupted from outside)."""
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(_result_of(call)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        pytest.fail(f"still blocked after {seconds} s")
+    return outcome[0]
+
+
+def _result_of(call: Callable[[], object]) -> object:
+    try:
+        return call()
+    except Exception as error:  # handed to the test thread, which asserts on it
+        return error
+
+
+def _unblock(fifo: Path) -> None:
+    """Let a reader blocked on ``fifo`` go (if any): open the write end and close it."""
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass  # no reader was blocked
+
+
+def test_a_fifo_or_a_device_is_skipped_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)
+    (tmp_path / "zero.py").symlink_to("/dev/zero")
+    (tmp_path / "fifo_link.py").symlink_to(fifo)
+    try:
+        for name in ("pipe.py", "fifo_link.py", "zero.py"):
+            error = _in_thread_with_deadline(lambda n=name: read_source(tmp_path / n), 5.0)
+            assert isinstance(error, SourceSkippedError), (name, error)
+            assert error.reason == "not a regular file", name
+    finally:
+        _unblock(fifo)
