@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from hostile_files import unblock, within
 from quiver.errors import FileSkippedError
 from quiver.parse import (
     ParsedFile,
@@ -169,32 +168,6 @@ def test_a_cpp_header_with_the_h_extension_is_parsed_as_cpp(tmp_path: Path) -> N
     assert [s.name for s in parsed["plain.h"].symbols] == ["add"]
 
 
-def _in_thread_with_deadline(call: Callable[[], object], seconds: float) -> object:
-    """``call()``'s result, or a failure if it has not returned in ``seconds`` (the thread is
-    left behind as a daemon: a blocked read cannot be interrupted from outside)."""
-    outcome: list[object] = []
-    worker = threading.Thread(target=lambda: outcome.append(_result_of(call)), daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        pytest.fail(f"still blocked after {seconds} s")
-    return outcome[0]
-
-
-def _result_of(call: Callable[[], object]) -> object:
-    try:
-        return call()
-    except Exception as error:  # handed to the test thread, which asserts on it
-        return error
-
-
-def _unblock(fifo: Path) -> None:
-    """Let a reader blocked on ``fifo`` go (if any): open the write end and close it."""
-    try:
-        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-    except OSError:
-        pass  # no reader was blocked
-
 
 def test_a_fifo_or_a_device_is_skipped_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.py"
@@ -203,8 +176,8 @@ def test_a_fifo_or_a_device_is_skipped_without_blocking(tmp_path: Path) -> None:
     (tmp_path / "fifo_link.py").symlink_to(fifo)
     try:
         for name in ("pipe.py", "fifo_link.py", "zero.py"):
-            error = _in_thread_with_deadline(lambda n=name: read_source(tmp_path / n), 5.0)
-            assert isinstance(error, SourceSkippedError), (name, error)
-            assert error.reason == "not a regular file", name
+            with pytest.raises(SourceSkippedError) as raised:
+                within(5.0, lambda n=name: read_source(tmp_path / n))  # type: ignore[misc]
+            assert raised.value.reason == "not a regular file", name
     finally:
-        _unblock(fifo)
+        unblock(fifo)

@@ -19,25 +19,33 @@ unsupported languages, symbolic links, and files over the size limit.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat as stat_module
 import threading
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 import pathspec
 
 from quiver.parse.languages import EXTENSIONS, FILE_NAMES, language_for_path
-from quiver.parse.read import DEFAULT_MAX_FILE_SIZE
+from quiver.parse.read import (
+    DEFAULT_MAX_FILE_SIZE,
+    FileTooLargeError,
+    NotRegularFileError,
+    read_regular_file,
+)
 
 __all__ = [
     "EXCLUDED_DIR_NAMES",
     "IGNORE_FILE_NAMES",
+    "MAX_IGNORE_FILE_SIZE",
     "VENV_MARKER",
     "WATCH_GLOBS",
     "FileSelector",
     "IgnoreRules",
+    "SkipCallback",
     "is_ignore_file",
     "is_ignored",
     "read_ignore_file",
@@ -75,6 +83,18 @@ EXCLUDED_DIR_NAMES: frozenset[str] = frozenset(
 
 #: Ignore files read in every directory, in this order (later ones override).
 IGNORE_FILE_NAMES: tuple[str, ...] = (".gitignore", ".quiverignore")
+
+#: Ignore files larger than this are not read (the default limit of a source file, 1 MiB):
+#: a link to ``/dev/zero`` or a sparse file of gigabytes must not fill the memory.
+MAX_IGNORE_FILE_SIZE = DEFAULT_MAX_FILE_SIZE
+
+#: Hears ``(rel_path, reason)`` for each path a walk leaves out with a reason to tell.
+SkipCallback = Callable[[str, str], None]
+
+_log = logging.getLogger(__name__)
+
+#: The relative path of the one ignore file read outside the tree's own directories.
+_GIT_EXCLUDE = ".git/info/exclude"
 
 #: A directory holding this file is a Python virtual environment (below the root: skipped).
 VENV_MARKER = "pyvenv.cfg"
@@ -174,9 +194,10 @@ class FileSelector:
 
     # -- the rules a walk applies, entry by entry ------------------------------------
 
-    def base_rules(self) -> IgnoreChain:
-        """The rules of the root before its own ignore files: ``.git/info/exclude``."""
-        return tuple(read_ignore_file(self.root / ".git" / "info" / "exclude", ""))
+    def base_rules(self, report: SkipCallback | None = None) -> IgnoreChain:
+        """The rules of the root before its own ignore files: ``.git/info/exclude``.
+        ``report(rel_path, reason)`` hears why it was not read, if it was not."""
+        return tuple(read_ignore_file(self.root / _GIT_EXCLUDE, "", _bind(report, _GIT_EXCLUDE)))
 
     def rules_in(
         self,
@@ -184,14 +205,19 @@ class FileSelector:
         prefix: str,
         inherited: IgnoreChain,
         names: Container[str] | None = None,
+        report: SkipCallback | None = None,
     ) -> IgnoreChain:
         """``inherited`` plus the ignore files of ``directory`` (``prefix``: its path below
         the root, ``"sub/dir/"``). ``names``: the directory's entries when the caller
-        listed it, so that absent ignore files are not opened."""
+        listed it, so that absent ignore files are not opened. ``report(rel_path,
+        reason)`` hears each ignore file that is not read (see ``read_ignore_file``)."""
         rules = list(inherited)
         for ignore_name in IGNORE_FILE_NAMES:
             if names is None or ignore_name in names:
-                rules.extend(read_ignore_file(directory / ignore_name, prefix))
+                rel_path = prefix + ignore_name
+                rules.extend(
+                    read_ignore_file(directory / ignore_name, prefix, _bind(report, rel_path))
+                )
         return tuple(rules)
 
     def with_excludes(self, rules: IgnoreChain) -> IgnoreChain:
@@ -256,21 +282,46 @@ class FileSelector:
             known = self._directories.get(prefix)
         if known is None:
             if inherited is None:  # the root: never a virtual environment
-                known = _DirectoryRules(self.rules_in(directory, "", self.base_rules()), False)
+                base = self.base_rules(_log_skip)
+                known = _DirectoryRules(self.rules_in(directory, "", base, report=_log_skip), False)
             else:
                 is_venv = os.path.lexists(directory / VENV_MARKER)
-                known = _DirectoryRules(self.rules_in(directory, prefix, inherited), is_venv)
+                rules = self.rules_in(directory, prefix, inherited, report=_log_skip)
+                known = _DirectoryRules(rules, is_venv)
             with self._lock:
                 self._directories[prefix] = known
         return None if known.is_venv else known.rules
 
 
-def read_ignore_file(path: Path, prefix: str) -> list[IgnoreRules]:
-    """The rules of one ignore file (none if it is absent, unreadable or only comments)."""
+def read_ignore_file(
+    path: Path, prefix: str, report: Callable[[str], None] | None = None
+) -> list[IgnoreRules]:
+    """The rules of one ignore file (none if it is absent, refused or only comments).
+
+    Only a regular file (a link to one is followed) of at most
+    :data:`MAX_IGNORE_FILE_SIZE` bytes is read, and never by a call that can
+    block (:func:`~quiver.parse.read.read_regular_file`): a FIFO, a device, a
+    file too large or unreadable is refused, and ``report(reason)`` hears why
+    (an absent file is not worth a word). Costs one ``open``, one ``fstat`` and
+    a read of at most 1 MiB.
+    """
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        data = read_regular_file(path, MAX_IGNORE_FILE_SIZE)
+    except (FileNotFoundError, NotADirectoryError):
+        return []  # absent (``.git`` is a file in a git worktree)
+    except NotRegularFileError:
+        _refuse(report, "not a regular file")
         return []
+    except FileTooLargeError as error:
+        _refuse(report, f"too large ({error.size:,} bytes, limit {MAX_IGNORE_FILE_SIZE:,})")
+        return []
+    except PermissionError:
+        _refuse(report, "permission denied")
+        return []
+    except OSError as error:
+        _refuse(report, f"cannot be read ({error.strerror or error})")
+        return []
+    lines = data.decode("utf-8", errors="replace").splitlines()
     if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
         return []
     return [IgnoreRules(prefix, pathspec.GitIgnoreSpec.from_lines(lines))]
@@ -285,3 +336,19 @@ def is_ignored(rules: Sequence[IgnoreRules], rel_path: str, *, is_dir: bool) -> 
         if result is not None:
             ignored = result
     return ignored
+
+
+def _refuse(report: Callable[[str], None] | None, reason: str) -> None:
+    if report is not None:
+        report(f"ignore file not read: {reason}")
+
+
+def _bind(report: SkipCallback | None, rel_path: str) -> Callable[[str], None] | None:
+    """``report`` for one path: hears the reason alone."""
+    if report is None:
+        return None
+    return lambda reason: report(rel_path, reason)
+
+
+def _log_skip(rel_path: str, reason: str) -> None:
+    _log.info("%s: %s", rel_path, reason)
