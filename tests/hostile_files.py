@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -16,8 +17,9 @@ T = TypeVar("T")
 
 def within(seconds: float, call: Callable[[], T]) -> T:
     """``call()``'s result (or its exception, raised here), failing the test if it has not
-    returned within ``seconds``. The call runs on a daemon thread: a blocked ``open`` or a
-    regex that backtracks cannot be interrupted, so it is left behind."""
+    returned within ``seconds``. The call runs on a daemon thread, left behind if it blocks
+    (an ``open`` cannot be interrupted). A regex that backtracks holds the GIL, so the wait
+    itself can last longer: the time is checked after it as well."""
     outcome: list[T] = []
     errors: list[BaseException] = []
 
@@ -28,10 +30,12 @@ def within(seconds: float, call: Callable[[], T]) -> T:
             errors.append(error)
 
     worker = threading.Thread(target=run, daemon=True)
+    started = time.monotonic()
     worker.start()
     worker.join(seconds)
-    if worker.is_alive():
-        pytest.fail(f"still running after {seconds} s")
+    elapsed = time.monotonic() - started
+    if worker.is_alive() or elapsed > seconds:
+        pytest.fail(f"still running after {seconds} s ({elapsed:.1f} s)")
     if errors:
         raise errors[0]
     return outcome[0]

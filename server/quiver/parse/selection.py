@@ -15,6 +15,13 @@ skipped: version-control and tool directories, dependency trees
 (``node_modules``, virtual environments: any directory holding a
 ``pyvenv.cfg``), build outputs (:data:`EXCLUDED_DIR_NAMES`), files of
 unsupported languages, symbolic links, and files over the size limit.
+
+A workspace may be hostile: an ignore file is read only if it is a regular
+file of at most 1 MiB (never a FIFO or a device, never by a call that can
+block), a line that cannot be compiled is left out, and every pattern is
+matched in time linear in the path's length
+(:mod:`quiver.parse.ignore_patterns`). What is left out is reported, and the
+walk goes on without it.
 """
 
 from __future__ import annotations
@@ -27,8 +34,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-import pathspec
-
+from quiver.parse.ignore_patterns import IgnorePatterns, RefusedLine
 from quiver.parse.languages import EXTENSIONS, FILE_NAMES, language_for_path
 from quiver.parse.read import (
     DEFAULT_MAX_FILE_SIZE,
@@ -111,7 +117,7 @@ class IgnoreRules:
     """Patterns from one ignore file, relative to the directory holding it."""
 
     prefix: str  # "" at the root, else "sub/dir/"
-    spec: pathspec.GitIgnoreSpec
+    patterns: IgnorePatterns
 
 
 #: The rules in force in one directory, outermost first (the last match decides).
@@ -152,11 +158,17 @@ class FileSelector:
         self.excludes = tuple(excludes)
         self.max_file_size = max_file_size
         #: The caller's exclude patterns, applied after every ignore file.
-        self.exclude_rules: IgnoreChain = (
-            (IgnoreRules("", pathspec.GitIgnoreSpec.from_lines(list(excludes))),)
-            if excludes
-            else ()
-        )
+        self.exclude_rules: IgnoreChain = ()
+        if excludes:
+            patterns, refused = IgnorePatterns.from_lines(excludes)
+            for line in refused:
+                _log.warning(
+                    "The exclude pattern %r is not applied: %s. Suggestion: fix it in the "
+                    "exclude settings (gitignore syntax).",
+                    line.text,
+                    line.reason,
+                )
+            self.exclude_rules = (IgnoreRules("", patterns),)
         self._root_parts = self.root.parts
         self._lock = threading.Lock()
         self._directories: dict[str, _DirectoryRules] = {}
@@ -324,7 +336,22 @@ def read_ignore_file(
     lines = data.decode("utf-8", errors="replace").splitlines()
     if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
         return []
-    return [IgnoreRules(prefix, pathspec.GitIgnoreSpec.from_lines(lines))]
+    patterns, refused = IgnorePatterns.from_lines(lines)
+    if refused and report is not None:
+        report(_refused_lines(refused))
+    return [IgnoreRules(prefix, patterns)] if patterns else []
+
+
+def _refused_lines(refused: list[RefusedLine]) -> str:
+    """One line for the lines of an ignore file that are not applied (the first, and how many
+    others: a hostile file may have thousands)."""
+    first = refused[0]
+    text = first.text if len(first.text) <= 80 else first.text[:77] + "..."
+    said = f"line {first.number} not applied ({first.reason}): {text!r}"
+    if len(refused) > 1:
+        others = len(refused) - 1
+        said += f", nor {others:,} other line{'s' if others > 1 else ''}"
+    return said
 
 
 def is_ignored(rules: Sequence[IgnoreRules], rel_path: str, *, is_dir: bool) -> bool:
@@ -332,7 +359,7 @@ def is_ignored(rules: Sequence[IgnoreRules], rel_path: str, *, is_dir: bool) -> 
     ignored = False
     for rule in rules:
         relative = rel_path[len(rule.prefix) :]
-        result = rule.spec.check_file(relative + "/" if is_dir else relative).include
+        result = rule.patterns.check(relative + "/" if is_dir else relative)
         if result is not None:
             ignored = result
     return ignored
