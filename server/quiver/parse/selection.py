@@ -248,7 +248,10 @@ class FileSelector:
 
     def selects(self, path: Path) -> bool:
         """Whether a walk of the root would yield ``path``: the verdict of ``discover``,
-        for one file, without walking.
+        for one file, without walking. A path that is a link, or lies below one, is never
+        selected (wherever it leads: a walk follows none), nor anything but a regular
+        file: whatever way a change arrives (the watcher, an editor's save), asking this
+        first keeps what lies outside the workspace out of the index.
 
         Costs one ``lstat`` of the file, one link check per directory below the root
         and, the first time a directory is met, its ignore files and a look for a
