@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hostile_files import unblock, within
 from quiver.errors import FileSkippedError
 from quiver.parse import (
     ParsedFile,
@@ -109,14 +110,14 @@ def test_permission_denied_is_reported_even_when_running_as_root(
     # Root ignores file modes, so simulate what the OS says to other users.
     path = tmp_path / "locked.py"
     path.write_text("def f(): pass\n")
-    real_open = Path.open
+    real_open = os.open
 
-    def deny(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        if self == path:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+    def deny(file: object, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if file == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Path, "open", deny)
+    monkeypatch.setattr(os, "open", deny)
     assert parse_file(_source_file(path, "locked.py")).skipped_reason == "permission denied"
 
 
@@ -165,3 +166,18 @@ def test_a_cpp_header_with_the_h_extension_is_parsed_as_cpp(tmp_path: Path) -> N
     ]
     assert parsed["plain.h"].file.language == "c"
     assert [s.name for s in parsed["plain.h"].symbols] == ["add"]
+
+
+
+def test_a_fifo_or_a_device_is_skipped_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)
+    (tmp_path / "zero.py").symlink_to("/dev/zero")
+    (tmp_path / "fifo_link.py").symlink_to(fifo)
+    try:
+        for name in ("pipe.py", "fifo_link.py", "zero.py"):
+            with pytest.raises(SourceSkippedError) as raised:
+                within(5.0, lambda n=name: read_source(tmp_path / n))  # type: ignore[misc]
+            assert raised.value.reason == "not a regular file", name
+    finally:
+        unblock(fifo)

@@ -84,3 +84,22 @@ def test_ignore_files_and_directories_ask_for_a_rescan(root: Path, heard: Heard)
     heard.wait_for(root / "pkg", ChangeKind.RESCAN)
     shutil.rmtree(root / "src")
     heard.wait_for(root / "src", ChangeKind.RESCAN)
+
+
+def test_a_link_to_a_directory_out_of_the_workspace_is_not_watched(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = (tmp_path / "linked-workspace").resolve()
+    (root / "src").mkdir(parents=True)
+    (root / "ext").symlink_to(outside, target_is_directory=True)
+    heard = Heard()
+    watcher = FolderWatcher(heard)
+    assert watcher.watch(root, FileSelector(root)) is True
+    try:
+        (outside / "leak.py").write_text("x = 1\n")
+        marker = root / "src" / "marker.py"
+        marker.write_text("y = 2\n")  # one inotify queue: after this one, none of the above
+        heard.wait_for(marker, ChangeKind.DISK)
+        assert not any("ext" in path.parts for path, _ in heard.snapshot())
+    finally:
+        watcher.stop()

@@ -16,17 +16,21 @@ import errno
 import logging
 import os
 import stat as stat_module
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from quiver.parse.languages import language_for_path
 from quiver.parse.read import DEFAULT_MAX_FILE_SIZE
-from quiver.parse.selection import VENV_MARKER, FileSelector, IgnoreChain, is_ignored
+from quiver.parse.selection import (
+    VENV_MARKER,
+    FileSelector,
+    IgnoreChain,
+    SkipCallback,
+    is_ignored,
+)
 
 _log = logging.getLogger(__name__)
-
-SkipCallback = Callable[[str, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +56,14 @@ def discover(
 
     Files of a directory come before its subdirectories, each sorted by name.
     ``on_skip(rel_path, reason)`` hears one line for each candidate file that
-    is left out (too large, symlink, unreadable) and for each directory that
-    cannot be read; ignored paths and excluded directories are skipped
-    silently. Files with unsupported extensions are not candidates. Cost: one
-    ``scandir`` per directory and one ``stat`` per candidate file; nothing is
-    read except ignore files. A ``root`` that is a file yields that file alone
-    if its language is supported.
+    is left out (too large, symlink, unreadable), for each directory that
+    cannot be read and for each ignore file that is not read (a FIFO, a
+    device, over 1 MiB: the walk goes on without its rules); ignored paths
+    and excluded directories are skipped silently. Files with unsupported
+    extensions are not candidates. Cost: one ``scandir`` per directory and one
+    ``stat`` per candidate file; nothing is read except ignore files (at most
+    1 MiB each). A ``root`` that is a file yields that file alone if its
+    language is supported.
     """
     yield from discover_selected(
         FileSelector(root, excludes=excludes, max_file_size=max_file_size), on_skip=on_skip
@@ -79,7 +85,7 @@ def discover_selected(
             yield single
         return
 
-    pending: list[tuple[Path, str, IgnoreChain]] = [(root_abs, "", selector.base_rules())]
+    pending: list[tuple[Path, str, IgnoreChain]] = [(root_abs, "", selector.base_rules(report))]
     while pending:
         directory, prefix, inherited = pending.pop()
         try:
@@ -91,7 +97,7 @@ def discover_selected(
         names = {entry.name for entry in entries}
         if prefix and VENV_MARKER in names:
             continue  # a virtual environment
-        rules = selector.rules_in(directory, prefix, inherited, names)
+        rules = selector.rules_in(directory, prefix, inherited, names, report)
         rules_here = selector.with_excludes(rules)
         subdirectories: list[tuple[Path, str, IgnoreChain]] = []
         for entry in entries:

@@ -15,29 +15,43 @@ skipped: version-control and tool directories, dependency trees
 (``node_modules``, virtual environments: any directory holding a
 ``pyvenv.cfg``), build outputs (:data:`EXCLUDED_DIR_NAMES`), files of
 unsupported languages, symbolic links, and files over the size limit.
+
+A workspace may be hostile: an ignore file is read only if it is a regular
+file of at most 1 MiB (never a FIFO or a device, never by a call that can
+block), a line that cannot be compiled is left out, and every pattern is
+matched in time linear in the path's length
+(:mod:`quiver.parse.ignore_patterns`). What is left out is reported, and the
+walk goes on without it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import stat as stat_module
 import threading
-from collections.abc import Container, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
-import pathspec
-
+from quiver.parse.ignore_patterns import IgnorePatterns, RefusedLine
 from quiver.parse.languages import EXTENSIONS, FILE_NAMES, language_for_path
-from quiver.parse.read import DEFAULT_MAX_FILE_SIZE
+from quiver.parse.read import (
+    DEFAULT_MAX_FILE_SIZE,
+    FileTooLargeError,
+    NotRegularFileError,
+    read_regular_file,
+)
 
 __all__ = [
     "EXCLUDED_DIR_NAMES",
     "IGNORE_FILE_NAMES",
+    "MAX_IGNORE_FILE_SIZE",
     "VENV_MARKER",
     "WATCH_GLOBS",
     "FileSelector",
     "IgnoreRules",
+    "SkipCallback",
     "is_ignore_file",
     "is_ignored",
     "read_ignore_file",
@@ -76,6 +90,18 @@ EXCLUDED_DIR_NAMES: frozenset[str] = frozenset(
 #: Ignore files read in every directory, in this order (later ones override).
 IGNORE_FILE_NAMES: tuple[str, ...] = (".gitignore", ".quiverignore")
 
+#: Ignore files larger than this are not read (the default limit of a source file, 1 MiB):
+#: a link to ``/dev/zero`` or a sparse file of gigabytes must not fill the memory.
+MAX_IGNORE_FILE_SIZE = DEFAULT_MAX_FILE_SIZE
+
+#: Hears ``(rel_path, reason)`` for each path a walk leaves out with a reason to tell.
+SkipCallback = Callable[[str, str], None]
+
+_log = logging.getLogger(__name__)
+
+#: The relative path of the one ignore file read outside the tree's own directories.
+_GIT_EXCLUDE = ".git/info/exclude"
+
 #: A directory holding this file is a Python virtual environment (below the root: skipped).
 VENV_MARKER = "pyvenv.cfg"
 
@@ -91,7 +117,7 @@ class IgnoreRules:
     """Patterns from one ignore file, relative to the directory holding it."""
 
     prefix: str  # "" at the root, else "sub/dir/"
-    spec: pathspec.GitIgnoreSpec
+    patterns: IgnorePatterns
 
 
 #: The rules in force in one directory, outermost first (the last match decides).
@@ -132,11 +158,17 @@ class FileSelector:
         self.excludes = tuple(excludes)
         self.max_file_size = max_file_size
         #: The caller's exclude patterns, applied after every ignore file.
-        self.exclude_rules: IgnoreChain = (
-            (IgnoreRules("", pathspec.GitIgnoreSpec.from_lines(list(excludes))),)
-            if excludes
-            else ()
-        )
+        self.exclude_rules: IgnoreChain = ()
+        if excludes:
+            patterns, refused = IgnorePatterns.from_lines(excludes)
+            for line in refused:
+                _log.warning(
+                    "The exclude pattern %r is not applied: %s. Suggestion: fix it in the "
+                    "exclude settings (gitignore syntax).",
+                    line.text,
+                    line.reason,
+                )
+            self.exclude_rules = (IgnoreRules("", patterns),)
         self._root_parts = self.root.parts
         self._lock = threading.Lock()
         self._directories: dict[str, _DirectoryRules] = {}
@@ -174,9 +206,10 @@ class FileSelector:
 
     # -- the rules a walk applies, entry by entry ------------------------------------
 
-    def base_rules(self) -> IgnoreChain:
-        """The rules of the root before its own ignore files: ``.git/info/exclude``."""
-        return tuple(read_ignore_file(self.root / ".git" / "info" / "exclude", ""))
+    def base_rules(self, report: SkipCallback | None = None) -> IgnoreChain:
+        """The rules of the root before its own ignore files: ``.git/info/exclude``.
+        ``report(rel_path, reason)`` hears why it was not read, if it was not."""
+        return tuple(read_ignore_file(self.root / _GIT_EXCLUDE, "", _bind(report, _GIT_EXCLUDE)))
 
     def rules_in(
         self,
@@ -184,14 +217,19 @@ class FileSelector:
         prefix: str,
         inherited: IgnoreChain,
         names: Container[str] | None = None,
+        report: SkipCallback | None = None,
     ) -> IgnoreChain:
         """``inherited`` plus the ignore files of ``directory`` (``prefix``: its path below
         the root, ``"sub/dir/"``). ``names``: the directory's entries when the caller
-        listed it, so that absent ignore files are not opened."""
+        listed it, so that absent ignore files are not opened. ``report(rel_path,
+        reason)`` hears each ignore file that is not read (see ``read_ignore_file``)."""
         rules = list(inherited)
         for ignore_name in IGNORE_FILE_NAMES:
             if names is None or ignore_name in names:
-                rules.extend(read_ignore_file(directory / ignore_name, prefix))
+                rel_path = prefix + ignore_name
+                rules.extend(
+                    read_ignore_file(directory / ignore_name, prefix, _bind(report, rel_path))
+                )
         return tuple(rules)
 
     def with_excludes(self, rules: IgnoreChain) -> IgnoreChain:
@@ -210,7 +248,10 @@ class FileSelector:
 
     def selects(self, path: Path) -> bool:
         """Whether a walk of the root would yield ``path``: the verdict of ``discover``,
-        for one file, without walking.
+        for one file, without walking. A path that is a link, or lies below one, is never
+        selected (wherever it leads: a walk follows none), nor anything but a regular
+        file: whatever way a change arrives (the watcher, an editor's save), asking this
+        first keeps what lies outside the workspace out of the index.
 
         Costs one ``lstat`` of the file, one link check per directory below the root
         and, the first time a directory is met, its ignore files and a look for a
@@ -256,24 +297,64 @@ class FileSelector:
             known = self._directories.get(prefix)
         if known is None:
             if inherited is None:  # the root: never a virtual environment
-                known = _DirectoryRules(self.rules_in(directory, "", self.base_rules()), False)
+                base = self.base_rules(_log_skip)
+                known = _DirectoryRules(self.rules_in(directory, "", base, report=_log_skip), False)
             else:
                 is_venv = os.path.lexists(directory / VENV_MARKER)
-                known = _DirectoryRules(self.rules_in(directory, prefix, inherited), is_venv)
+                rules = self.rules_in(directory, prefix, inherited, report=_log_skip)
+                known = _DirectoryRules(rules, is_venv)
             with self._lock:
                 self._directories[prefix] = known
         return None if known.is_venv else known.rules
 
 
-def read_ignore_file(path: Path, prefix: str) -> list[IgnoreRules]:
-    """The rules of one ignore file (none if it is absent, unreadable or only comments)."""
+def read_ignore_file(
+    path: Path, prefix: str, report: Callable[[str], None] | None = None
+) -> list[IgnoreRules]:
+    """The rules of one ignore file (none if it is absent, refused or only comments).
+
+    Only a regular file (a link to one is followed) of at most
+    :data:`MAX_IGNORE_FILE_SIZE` bytes is read, and never by a call that can
+    block (:func:`~quiver.parse.read.read_regular_file`): a FIFO, a device, a
+    file too large or unreadable is refused, and ``report(reason)`` hears why
+    (an absent file is not worth a word). Costs one ``open``, one ``fstat`` and
+    a read of at most 1 MiB.
+    """
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        data = read_regular_file(path, MAX_IGNORE_FILE_SIZE)
+    except (FileNotFoundError, NotADirectoryError):
+        return []  # absent (``.git`` is a file in a git worktree)
+    except NotRegularFileError:
+        _refuse(report, "not a regular file")
         return []
+    except FileTooLargeError as error:
+        _refuse(report, f"too large ({error.size:,} bytes, limit {MAX_IGNORE_FILE_SIZE:,})")
+        return []
+    except PermissionError:
+        _refuse(report, "permission denied")
+        return []
+    except OSError as error:
+        _refuse(report, f"cannot be read ({error.strerror or error})")
+        return []
+    lines = data.decode("utf-8", errors="replace").splitlines()
     if not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
         return []
-    return [IgnoreRules(prefix, pathspec.GitIgnoreSpec.from_lines(lines))]
+    patterns, refused = IgnorePatterns.from_lines(lines)
+    if refused and report is not None:
+        report(_refused_lines(refused))
+    return [IgnoreRules(prefix, patterns)] if patterns else []
+
+
+def _refused_lines(refused: list[RefusedLine]) -> str:
+    """One line for the lines of an ignore file that are not applied (the first, and how many
+    others: a hostile file may have thousands)."""
+    first = refused[0]
+    text = first.text if len(first.text) <= 80 else first.text[:77] + "..."
+    said = f"line {first.number} not applied ({first.reason}): {text!r}"
+    if len(refused) > 1:
+        others = len(refused) - 1
+        said += f", nor {others:,} other line{'s' if others > 1 else ''}"
+    return said
 
 
 def is_ignored(rules: Sequence[IgnoreRules], rel_path: str, *, is_dir: bool) -> bool:
@@ -281,7 +362,23 @@ def is_ignored(rules: Sequence[IgnoreRules], rel_path: str, *, is_dir: bool) -> 
     ignored = False
     for rule in rules:
         relative = rel_path[len(rule.prefix) :]
-        result = rule.spec.check_file(relative + "/" if is_dir else relative).include
+        result = rule.patterns.check(relative + "/" if is_dir else relative)
         if result is not None:
             ignored = result
     return ignored
+
+
+def _refuse(report: Callable[[str], None] | None, reason: str) -> None:
+    if report is not None:
+        report(f"ignore file not read: {reason}")
+
+
+def _bind(report: SkipCallback | None, rel_path: str) -> Callable[[str], None] | None:
+    """``report`` for one path: hears the reason alone."""
+    if report is None:
+        return None
+    return lambda reason: report(rel_path, reason)
+
+
+def _log_skip(rel_path: str, reason: str) -> None:
+    _log.info("%s: %s", rel_path, reason)

@@ -125,8 +125,12 @@ class ChangeApplier:
             if rescan or _touches_ignore_files(mine):
                 self._indexer.index([folder.root], title="Updating the index")
                 continue
-            unselected, new = _sort_unknown(folder, engine, mine)
-            relevant = {p: c for p, c in mine.items() if p not in unselected}
+            unselected, new, dropped = _sort_by_selector(folder, engine, mine)
+            relevant = {
+                p: PathChange(ChangeKind.DELETED) if p in dropped else c
+                for p, c in mine.items()
+                if p not in unselected
+            }
             if new or len(relevant) > BURST_FILES:
                 self._indexer.index([folder.root], title="Updating the index")
                 continue
@@ -160,22 +164,38 @@ def _touches_ignore_files(changes: dict[Path, PathChange]) -> bool:
     )
 
 
-def _sort_unknown(
+def _sort_by_selector(
     folder: Folder, engine: VectorSearchEngine, changes: dict[Path, PathChange]
-) -> tuple[set[Path], list[Path]]:
-    """The files on disk the index lacks, sorted by the folder's selector: those it leaves
-    out (ignored, excluded, too large: their events are dropped, so typing in an ignored
-    file never walks the workspace) and new ones it selects (a walk indexes them)."""
+) -> tuple[set[Path], list[Path], set[Path]]:
+    """Every changed path judged by the folder's selector, as a walk would judge it:
+
+    - ``unselected``: changes to drop. Files on disk the index lacks that it leaves out
+      (ignored, excluded, too large: typing in an ignored file never walks the
+      workspace), and buffers of indexed files it no longer selects (the disk's event
+      decides what becomes of them);
+    - ``new``: files the index lacks that it selects (a walk indexes them);
+    - ``dropped``: indexed files whose disk change it no longer selects: swapped for a
+      link (out of the workspace, or anywhere: a walk follows none), for a FIFO or a
+      device, or past the size limit. They are removed, never read.
+
+    Costs one ``selects`` (an ``lstat`` per directory level, ignore files remembered)
+    per changed path that is not a deletion.
+    """
     unselected: set[Path] = set()
     new: list[Path] = []
+    dropped: set[Path] = set()
     for path, change in changes.items():
-        if change.kind is ChangeKind.DELETED or engine.is_indexed(path) or not path.exists():
+        if change.kind is ChangeKind.DELETED:
             continue
-        if folder.selector.selects(path):
-            new.append(path)
-        else:
-            unselected.add(path)
-    return unselected, new
+        if engine.is_indexed(path):
+            if not folder.selector.selects(path):
+                (dropped if change.kind is ChangeKind.DISK else unselected).add(path)
+        elif path.exists():
+            if folder.selector.selects(path):
+                new.append(path)
+            else:
+                unselected.add(path)
+    return unselected, new, dropped
 
 
 def _apply_one(

@@ -78,6 +78,9 @@ class FolderWatcher:
                         events.DirDeletedEvent,
                         events.DirMovedEvent,
                     ],
+                    # The walk's rule: a link, to a directory out of the workspace or
+                    # not, is never followed (the selector drops what lies below one).
+                    follow_symlink=False,
                 )
                 self._watches[root] = (watch, handler)
             except OSError as error:
