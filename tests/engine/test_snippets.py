@@ -1,5 +1,6 @@
 """Snippets show the first lines of a symbol's body, as the file is on disk now."""
 
+import os
 from pathlib import Path
 
 from quiver.engine.snippets import SnippetReader
@@ -32,3 +33,27 @@ def test_a_one_line_symbol_shows_its_line_and_bad_bytes_do_not_fail(tmp_path: Pa
 
 def test_a_vanished_file_gives_an_empty_snippet(tmp_path: Path) -> None:
     assert SnippetReader().snippet(tmp_path / "gone.py", span(0, 3)) == ""
+
+
+def test_a_fifo_swapped_in_for_a_source_file_gives_an_empty_snippet_without_blocking(
+    tmp_path: Path,
+) -> None:
+    # A search must never wait on a pipe that replaced an indexed file.
+    source = tmp_path / "d.py"
+    os.mkfifo(source)
+    assert SnippetReader().snippet(source, span(0, 1)) == ""
+
+
+def test_a_link_swapped_in_for_a_source_file_shows_nothing_of_its_target(tmp_path: Path) -> None:
+    # The index never follows a link out of the workspace; its snippets must not either.
+    outside = tmp_path / "secret.txt"
+    outside.write_text("password = hunter2\n")
+    source = tmp_path / "e.py"
+    source.symlink_to(outside)
+    assert SnippetReader().snippet(source, span(0, 0)) == ""
+
+
+def test_a_file_grown_past_the_size_limit_gives_an_empty_snippet(tmp_path: Path) -> None:
+    source = tmp_path / "f.py"
+    source.write_bytes(b"x = 1\n" * 100)
+    assert SnippetReader(max_file_size=64).snippet(source, span(0, 0)) == ""

@@ -180,7 +180,7 @@ class Searcher:
         results = []
         with self._parts.state_lock:
             records = [(self._parts.catalog.symbols.get(SymbolId(i)), score) for i, score in ranked]
-        reader = SnippetReader() if snippets else None
+        reader = SnippetReader(self._parts.options.max_file_size) if snippets else None
         for record, score in records:
             if record is None:
                 continue
