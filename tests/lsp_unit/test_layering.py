@@ -126,3 +126,24 @@ def test_the_vector_index_does_not_import_the_embedder() -> None:
         for path, names in quiver_imports_of("ivf").items()
     }
     assert {path: names for path, names in offenders.items() if names} == {}
+
+
+#: A class past this many lines is doing more than one job (the style rule says ~400).
+MAX_CLASS_LINES = 420
+
+
+def test_no_class_is_longer_than_the_limit() -> None:
+    # One responsibility per class: a class that grows past the limit is split into
+    # modules with one job each, as engine/, ivf/ and text/ were.
+    sizes = {
+        f"{path.relative_to(SERVER_ROOT)}:{node.lineno} {node.name}": (
+            (node.end_lineno or node.lineno) - node.lineno + 1
+        )
+        for path in sorted((SERVER_ROOT / "quiver").rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+    }
+    offenders = {name: lines for name, lines in sizes.items() if lines > MAX_CLASS_LINES}
+    assert not offenders, f"classes longer than {MAX_CLASS_LINES} lines: " + ", ".join(
+        f"{name} ({lines} lines)" for name, lines in sorted(offenders.items())
+    )

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from text_fixtures import documents, make_symbol, names
 
 from quiver.errors import InvalidQueryError
-from quiver.text.index import DocumentIndex, TextHit
+from quiver.text.index import DocumentIndex
 from quiver.text.query import MAX_QUERY_TERMS, QueryBuilder
+from quiver.text.searching import TextHit
 
 Opener = Callable[..., DocumentIndex]
 

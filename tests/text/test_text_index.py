@@ -395,7 +395,7 @@ def test_closing_without_commit_loses_refreshed_writes(open_index: Opener) -> No
 def test_refresh_commits_when_too_much_was_written(
     open_index: Opener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("quiver.text.index.MAX_DELTA_DOCUMENTS", 3)
+    monkeypatch.setattr("quiver.text.state.MAX_DELTA_DOCUMENTS", 3)
     writer = open_index("shared")
     writer.commit()
     reader = open_index("shared", writable=False)

@@ -14,7 +14,8 @@ from text_fixtures import documents, make_symbol, names
 
 import quiver
 from quiver.errors import IndexCorruptError, IndexFormatError, IndexLockedError
-from quiver.text.index import FORMAT_FILE, DocumentIndex
+from quiver.text.index import DocumentIndex
+from quiver.text.persist import FORMAT_FILE
 
 Opener = Callable[..., DocumentIndex]
 

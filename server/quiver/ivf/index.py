@@ -41,10 +41,8 @@ from types import TracebackType
 import numpy as np
 import numpy.typing as npt
 
-from quiver.errors import InvalidQueryError
 from quiver.ids import VectorId
 from quiver.ivf import policy
-from quiver.ivf.kmeans import assign_to_centroids
 from quiver.ivf.persist import IndexFiles, create_index, open_index
 from quiver.ivf.rebuild import (
     compacted_lists,
@@ -52,13 +50,19 @@ from quiver.ivf.rebuild import (
     retrained_centroids,
     trained_centroids,
 )
-from quiver.ivf.scanning import score_ids, search_snapshot, top_lists
+from quiver.ivf.scanning import (
+    live_delta_ids,
+    nearest_lists,
+    score_ids,
+    search_snapshot,
+    top_lists,
+)
 from quiver.ivf.state import IndexSettings, IndexState
 from quiver.ivf.storage import Int32Array, Int64Array, InvertedLists
 from quiver.ivf.validate import (
     check_ids,
-    check_new_index,
     check_nprobe,
+    check_one_query,
     check_queries,
     check_search,
     check_vectors,
@@ -128,7 +132,6 @@ class IVFIndex:
         Raises ``WriterLockedError`` if another process is writing this directory.
         Cost: a few small file writes and fsyncs.
         """
-        check_new_index(dim=dim, nlist=nlist, nprobe=nprobe, scan=scan)
         return cls(
             *create_index(
                 directory,
@@ -262,23 +265,16 @@ class IVFIndex:
         delta, then a gather and one matrix-vector product of the rows found (~1–2 ms
         for 4,096 rows of 384 floats).
         """
-        matrix = self._queries(query)
-        if matrix.shape[0] != 1:
-            raise InvalidQueryError(
-                "search_ids() takes one query vector.", "Call search_ids() per query."
-            )
+        row = check_one_query(self._queries(query), "search_ids")
         check_search(k, None)
-        wanted = np.atleast_1d(np.asarray(ids, dtype=np.int64))
-        return score_ids(self._state.snapshot, matrix[0], wanted, int(k))
+        return score_ids(self._state.snapshot, row, ids, int(k))
 
     def delta_ids(self) -> Int64Array:
         """The live ids waiting in the delta (every search scans them exhaustively).
 
         Cost: O(delta) (a pass over its tombstone mask).
         """
-        snapshot = self._state.snapshot
-        live: Int64Array = snapshot.delta_ids[~snapshot.delta_dead]
-        return live
+        return live_delta_ids(self._state.snapshot)
 
     def probe(self, query: FloatVector, nprobe: int | None = None) -> Int32Array:
         """The lists a search for ``query`` scans, best centroid first (empty if untrained).
@@ -286,11 +282,9 @@ class IVFIndex:
         Lets the text index restrict a query to the same clusters (its ``cluster_id``
         FAST field). Cost: one query × centroids product and a partial sort.
         """
-        matrix = self._queries(query)
-        if matrix.shape[0] != 1:
-            raise InvalidQueryError("probe() takes one query vector.", "Call probe() per query.")
+        row = check_one_query(self._queries(query), "probe")
         count = self.nprobe if nprobe is None else check_nprobe(nprobe)
-        return top_lists(self._state.snapshot.lists.centroids, matrix[0], count)
+        return top_lists(self._state.snapshot.lists.centroids, row, count)
 
     def assign(self, vectors: FloatMatrix) -> Int32Array:
         """Nearest centroid (highest inner product, lowest id on ties) of each vector.
@@ -299,12 +293,7 @@ class IVFIndex:
         serial numba pass over the centroids (~4 ms for 50 against 4,000); more, one
         BLAS product per 4,096 rows.
         """
-        matrix = check_vectors(vectors, self.dim)
-        centroids = self._state.lists.centroids
-        if centroids.shape[0] == 0:
-            return np.full(matrix.shape[0], -1, dtype=np.int32)
-        labels, _scores = assign_to_centroids(matrix, centroids)
-        return labels
+        return nearest_lists(check_vectors(vectors, self.dim), self._state.lists.centroids)
 
     def reconstruct(self, id: VectorId) -> FloatVector | None:
         """The stored vector of live ``id`` (a read-only view, no copy), or ``None``.
@@ -407,7 +396,7 @@ class IVFIndex:
         state = self._state
         if state.lists.nlist == 0 or (state.delta.size == 0 and state.dead_count == 0):
             return
-        serial = self._take_serial()
+        serial, self._settings = self._settings.take_serial()
         self._replace_lists(
             compacted_lists(state, self._settings, directory=self.directory, serial=serial)
         )
@@ -452,7 +441,8 @@ class IVFIndex:
         if not self._files.has_changes:
             return self.generation
         if self._files.needs_new_log:
-            self._files.start_change_log(self._take_serial())
+            serial, self._settings = self._settings.take_serial()
+            self._files.start_change_log(serial)
         return self._files.publish(self._state, self._settings).generation
 
     def refresh(self) -> bool:
@@ -463,9 +453,6 @@ class IVFIndex:
         running meanwhile finish on the old snapshot. Returns True if this handle switched.
         A writer's handle never needs it and returns False.
         """
-        self._files.require_open()
-        if self.writable:
-            return False
         switched = self._files.follow(self._state)
         if switched is None:
             return False
@@ -478,7 +465,6 @@ class IVFIndex:
         Raises ``IndexCorruptError`` on the first mismatch. Cost: reads every file once
         (~0.4 s per GB from the page cache).
         """
-        self._files.require_open()
         self._files.verify()
 
     def close(self) -> None:
@@ -502,18 +488,13 @@ class IVFIndex:
         self._files.require_open()
         return check_queries(queries, self.dim)
 
-    def _take_serial(self) -> int:
-        serial = self._settings.next_serial
-        self._settings = replace(self._settings, next_serial=serial + 1)
-        return serial
-
     def _replace_lists(self, lists: InvertedLists) -> None:
         self._state = IndexState(lists, self.dim)
         self._files.record_new_lists()
 
     def _recluster(self, centroids: FloatMatrix, *, trained_on: int) -> None:
         """Assign every live vector to ``centroids`` and write them as new lists."""
-        serial = self._take_serial()
+        serial, self._settings = self._settings.take_serial()
         lists, self._settings = reclustered_lists(
             self._state,
             centroids,

@@ -27,6 +27,7 @@ from quiver.ivf.storage import (
     encode_add,
     encode_remove,
 )
+from quiver.ivf.validate import check_new_index
 from quiver.numeric import distinct
 from quiver.store import (
     ChangeLogWriter,
@@ -200,12 +201,16 @@ class IndexFiles:
     def follow(self, state: IndexState) -> tuple[IndexState, IndexSettings] | None:
         """Switch to a newer published generation if there is one; returns its state and settings.
 
-        ``None`` if nothing newer was published. When only the change log grew, its new
+        ``None`` if nothing newer was published, and always for a writer's handle (it
+        publishes, it has nothing to follow). When only the change log grew, its new
         records are replayed into ``state`` (which is returned); otherwise the new lists
-        are mapped into a new state. Raises ``IndexCorruptError`` if the files of the
-        new generation vanish three times running. Cost when nothing changed: one
-        ``stat`` of the manifest.
+        are mapped into a new state. Raises ``IndexReadOnlyError`` if this handle was
+        closed, ``IndexCorruptError`` if the files of the new generation vanish three
+        times running. Cost when nothing changed: one ``stat`` of the manifest.
         """
+        self.require_open()
+        if self.writable:
+            return None
         for attempt in range(3):
             stamp = manifest_stamp(self.directory)
             if stamp is None or stamp == self._stamp:
@@ -260,8 +265,10 @@ class IndexFiles:
     def verify(self) -> None:
         """Check the full CRC-32 of every file of this generation (large ones too).
 
-        Raises ``IndexCorruptError`` on the first mismatch. Cost: reads every file once.
+        Raises ``IndexReadOnlyError`` if this handle was closed, ``IndexCorruptError`` on
+        the first mismatch. Cost: reads every file once.
         """
+        self.require_open()
         for role, entry in self.manifest.files.items():
             # The change log may have grown past this generation's committed length.
             verify_file(self.directory / entry.name, entry, prefix=role == ROLE_CHANGES)
@@ -294,10 +301,12 @@ def create_index(
 ) -> Opened:
     """Publish a new, empty, untrained index in ``directory``; returns it open for writing.
 
-    An index already there (of any version) is replaced as the next generation and its
-    files are garbage-collected. Raises ``WriterLockedError`` if another process is
-    writing this directory. Cost: a few small file writes and fsyncs.
+    Settings a new index cannot have raise ``InvalidVectorError`` before anything is
+    written. An index already there (of any version) is replaced as the next generation
+    and its files are garbage-collected. Raises ``WriterLockedError`` if another process
+    is writing this directory. Cost: a few small file writes and fsyncs.
     """
+    check_new_index(dim=dim, nlist=nlist, nprobe=nprobe, scan=scan)
     directory.mkdir(parents=True, exist_ok=True)
     lock = WriterLock(directory)
     lock.acquire()

@@ -2,10 +2,12 @@
 
 ``search_snapshot`` chooses the probed lists (numba for one query, one BLAS product
 for a batch), the int8 re-rank depth, and calls the numba scan kernels; ``top_lists``
-is the probe choice alone; ``score_ids`` scores given ids exactly (a filtered
-search); ``warm_up_kernels`` loads those kernels ahead of the first query. numba is
-imported inside the functions on purpose: opening an index and answering name or
-word queries must not pay for it (tests/engine/test_warm_start_path.py).
+is the probe choice alone, ``nearest_lists`` the list a new vector joins;
+``score_ids`` scores given ids exactly (a filtered search), ``live_delta_ids`` names
+the delta rows every search scans; ``warm_up_kernels`` loads those kernels ahead of
+the first query. numba is imported inside the functions on purpose: opening an index
+and answering name or word queries must not pay for it
+(tests/engine/test_warm_start_path.py).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import numpy.typing as npt
 
+from quiver.ivf.kmeans import assign_to_centroids
 from quiver.ivf.state import Snapshot
 from quiver.ivf.storage import BoolArray, Int32Array, Int64Array, read_only
 from quiver.numeric import FloatMatrix, FloatVector, distinct
@@ -81,9 +85,9 @@ def search_snapshot(
 
 
 def score_ids(
-    snapshot: Snapshot, query: FloatVector, ids: Int64Array, k: int
+    snapshot: Snapshot, query: FloatVector, wanted: npt.ArrayLike, k: int
 ) -> tuple[FloatVector, Int64Array]:
-    """The ``k`` best live rows among ``ids`` by exact inner product with ``query``.
+    """The ``k`` best live rows among the ids ``wanted`` by exact inner product with ``query``.
 
     Returns scores (≤ k,) float32 descending and their ids (equal scores: smaller id
     first); absent and removed ids are skipped, duplicates count once. ``query`` must
@@ -94,6 +98,7 @@ def score_ids(
     """
     from quiver.ivf import kernels  # numba: imported when first needed
 
+    ids: Int64Array = np.atleast_1d(np.asarray(wanted, dtype=np.int64))
     lists = snapshot.lists
     found, positions = lists.lookup(ids)
     positions = positions[found]
@@ -112,6 +117,12 @@ def score_ids(
     )
     filled = int(np.count_nonzero(hits >= 0))
     return scores[:filled], hits[:filled]
+
+
+def live_delta_ids(snapshot: Snapshot) -> Int64Array:
+    """The live ids in ``snapshot``'s delta, in slot order. Cost: O(delta) (a masked copy)."""
+    live: Int64Array = snapshot.delta_ids[~snapshot.delta_dead]
+    return live
 
 
 def _members(values: Int64Array, wanted: Int64Array) -> BoolArray:
@@ -137,6 +148,17 @@ def top_lists(centroids: FloatMatrix, query: FloatVector, count: int) -> Int32Ar
     top = kernels.top_centroids(centroids, query, min(count, centroids.shape[0]))
     chosen: Int32Array = top.astype(np.int32)
     return chosen
+
+
+def nearest_lists(vectors: FloatMatrix, centroids: FloatMatrix) -> Int32Array:
+    """The list each of ``vectors`` joins: its nearest centroid, -1 for all when untrained.
+
+    Cost: ``kmeans.assign_to_centroids`` (numba up to 256 rows, else BLAS by blocks).
+    """
+    if centroids.shape[0] == 0:
+        return np.full(vectors.shape[0], -1, dtype=np.int32)
+    labels, _scores = assign_to_centroids(vectors, centroids)
+    return labels
 
 
 def warm_up_kernels(*, batch: bool = False) -> float:

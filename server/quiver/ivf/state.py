@@ -11,7 +11,7 @@ the lists and the delta (``clusters_of``, ``live_ids``) answer from the same con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +186,10 @@ class IndexSettings:
             "trained_imbalance": self.trained_imbalance,
             "next_serial": self.next_serial,
         }
+
+    def take_serial(self) -> tuple[int, IndexSettings]:
+        """The next file serial, and the settings to keep from now on (that serial used up)."""
+        return self.next_serial, replace(self, next_serial=self.next_serial + 1)
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, directory: Path) -> IndexSettings:

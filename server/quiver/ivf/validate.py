@@ -91,6 +91,19 @@ def check_queries(queries: FloatMatrix | FloatVector, dim: int) -> FloatMatrix:
     return read_only(matrix)
 
 
+def check_one_query(queries: FloatMatrix, method: str) -> FloatVector:
+    """The single row of checked ``queries``; raises ``InvalidQueryError`` for more rows.
+
+    ``method`` names the index method that takes one query. Cost: none.
+    """
+    if queries.shape[0] != 1:
+        raise InvalidQueryError(
+            f"{method}() takes one query vector.", f"Call {method}() per query."
+        )
+    row: FloatVector = queries[0]
+    return row
+
+
 def check_vectors(vectors: FloatMatrix, dim: int) -> FloatMatrix:
     """The vectors as a read-only float32 matrix (a 1-D vector becomes one row).
 

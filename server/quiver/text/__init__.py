@@ -4,8 +4,9 @@
 it uses, shared with anyone who needs the same notion of a word.
 """
 
-from quiver.text.index import DocumentIndex, TextDocument, TextHit
+from quiver.text.index import DocumentIndex, TextDocument
 from quiver.text.pathglob import compile_path_glob, path_matches
+from quiver.text.searching import TextHit
 from quiver.text.tokenize import identifier_words
 
 __all__ = [
