@@ -117,18 +117,28 @@ class RawServer:
             self.received.append(message)
         return message
 
-    def answers(self) -> list[dict[str, Any]]:
-        """Every answer (a message without a method) received so far."""
-        return [message for message in self.received if "method" not in message]
+    def mark(self) -> int:
+        """A point in what was received, for ``answers`` and ``answer_to`` to start at."""
+        return len(self.received)
 
-    def answer_to(self, message_id: int | str | None, *, timeout: float = ANSWER_WAIT_S) -> Any:
-        """The answer with this id (None: an error answer with a null id); fails after
-        ``timeout`` seconds without it."""
+    def answers(self, since: int = 0) -> list[dict[str, Any]]:
+        """Every answer (a message without a method) received since ``since``."""
+        return [message for message in self.received[since:] if "method" not in message]
+
+    def answer_to(
+        self,
+        message_id: int | str | None,
+        *,
+        since: int = 0,
+        timeout: float = ANSWER_WAIT_S,
+    ) -> Any:
+        """The first answer with this id (None: an error answer with a null id) received
+        since ``since``; fails after ``timeout`` seconds without it."""
         deadline = time.monotonic() + timeout
-        seen = len(self.received)
-        for message in self.received:
-            if "method" not in message and message.get("id", "absent") == message_id:
+        for message in self.answers(since):
+            if message.get("id", "absent") == message_id:
                 return message
+        seen = len(self.received)
         while True:
             message = self._next(deadline)
             if message is None:
@@ -146,8 +156,9 @@ class RawServer:
 
     def request(self, message_id: int | str, method: str, params: Any = None) -> Any:
         """Send a request and return its answer (the whole response message)."""
+        since = self.mark()
         self.send(request(message_id, method, params))
-        return self.answer_to(message_id)
+        return self.answer_to(message_id, since=since)
 
     def initialize(self, *, initialized: bool = True) -> dict[str, Any]:
         uri = path_to_uri(self.folder)
