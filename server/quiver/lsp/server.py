@@ -91,6 +91,7 @@ class QuiverLanguageServer(LanguageServer):
             __version__,
             text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
             protocol_cls=QuiverProtocol,
+            converter_factory=transport.message_converter,
         )
         self.options: ServerOptions = DEFAULT_OPTIONS
         self.folders: list[Path] = []

@@ -37,14 +37,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final, NoReturn
 
+import cattrs
 from cattrs import BaseValidationError, transform_error
 from lsprotocol import types as lsp
 from pygls.io_ import StdoutWriter
-from pygls.protocol import JsonRPCProtocol
+from pygls.protocol import JsonRPCProtocol, default_converter
 
 from quiver.lsp.framing import ByteBuffer, FrameReader, Malformed, Message, pump_stream
 
-__all__ = ["Connection", "Ending", "end_process", "serve_connection", "serve_stdio", "serve_tcp"]
+__all__ = [
+    "Connection",
+    "Ending",
+    "end_process",
+    "message_converter",
+    "serve_connection",
+    "serve_stdio",
+    "serve_tcp",
+]
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +283,22 @@ def _replace_lone_surrogates(value: Any) -> Any:
         return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_replace_lone_surrogates(item) for item in value]
+    return value
+
+
+def message_converter() -> cattrs.Converter:
+    """pygls's converter, with text fields read strictly: lsprotocol's converter turns any
+    value into a string (``{"query": null}`` searched for ``"None"``), so a non-string
+    where LSP has a string is InvalidParams. Numbers stay lenient (a Lua client may send
+    ``1.0`` for ``1``)."""
+    converter: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
+    converter.register_structure_hook(str, _strict_str)
+    return converter
+
+
+def _strict_str(value: object, _: type[Any]) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {_short(value)}")
     return value
 
 
