@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lsp_unit.transport_fuzzing import Fuzzer, build_stream
 from quiver.api import SearchResponse
 from quiver.lsp.framing import ByteBuffer, FrameReader
 from quiver.lsp.server import QuiverLanguageServer, create_server
@@ -269,3 +272,44 @@ async def test_a_notifications_lone_surrogates_become_replacement_characters(
         }
     )
     assert wire.session.opened == {document: text.replace("\ud800", "\ufffd")}
+
+
+# --- a fuzz of well-framed messages: each request answered exactly once ------------------------
+
+
+def expected_answer(message: Any) -> str | None:
+    """What the server owes this message: "id" (an answer to its id), "null" (an error
+    with a null id) or None (nothing: a valid notification, or an answer to the server)."""
+    if not isinstance(message, dict):
+        return "null"
+    message_id = message.get("id")
+    usable = isinstance(message_id, str) or (
+        isinstance(message_id, int) and not isinstance(message_id, bool)
+    )
+    if "method" not in message:
+        if "id" in message and ("result" in message or "error" in message):
+            return None
+        return "id" if usable else "null"
+    valid = isinstance(message["method"], str) and message.get("jsonrpc") == "2.0"
+    if "id" not in message:
+        return None if valid else "null"
+    return "id" if usable else "null"
+
+
+async def test_mutated_messages_each_get_exactly_the_answer_they_are_owed(
+    wire: Wire, tmp_path: Path
+) -> None:
+    await initialized(wire)
+    fuzzer = Fuzzer(random.Random(20_251_206), tmp_path)
+    stream, sent = build_stream(fuzzer, messages=400, json_mutations=0.7, byte_mutations=0.0)
+    await wire.send(stream)
+    answers = wire.answers()[1:]  # after initialize's
+    by_id = Counter(answer.get("id") for answer in answers)
+    owed = [expected_answer(item.message) for item in sent]
+    for item, owes in zip(sent, owed, strict=True):
+        if owes == "id":
+            assert by_id[item.message["id"]] == 1, item.message
+    assert by_id[None] == owed.count("null")
+    assert len(answers) == owed.count("id") + owed.count("null")
+    assert owed.count("id") > 150 and owed.count("null") > 10
+    assert not [a for a in answers if a.get("error", {}).get("code") == -32603]
