@@ -33,7 +33,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final, NoReturn
 
@@ -329,16 +329,16 @@ def serve_stdio(protocol: JsonRPCProtocol, stdin: BinaryIO, stdout: BinaryIO) ->
     they run on: the caller closes the workspace and ends the process.
     """
     protocol.set_writer(StdoutWriter(stdout))
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     buffer = ByteBuffer()
-    threading.Thread(
-        target=pump_stream, args=(stdin, buffer, loop), name="quiver-stdin", daemon=True
-    ).start()
-    try:
-        return loop.run_until_complete(serve_connection(protocol, buffer))
-    finally:
-        loop.close()
+
+    async def serve() -> Ending:
+        loop = asyncio.get_running_loop()
+        threading.Thread(
+            target=pump_stream, args=(stdin, buffer, loop), name="quiver-stdin", daemon=True
+        ).start()
+        return await serve_connection(protocol, buffer)
+
+    return _run_leaving_tasks(serve())
 
 
 def serve_tcp(protocol: JsonRPCProtocol, host: str, port: int) -> Ending:
@@ -365,7 +365,19 @@ def serve_tcp(protocol: JsonRPCProtocol, host: str, port: int) -> Ending:
         async with server:
             return await ended
 
-    return asyncio.run(serve())
+    return _run_leaving_tasks(serve())
+
+
+def _run_leaving_tasks(main: Coroutine[Any, Any, Ending]) -> Ending:
+    """Run ``main`` on a new event loop, then close it without cancelling the tasks still
+    running (``asyncio.run`` would: a ``shutdown`` still closing the workspace would log
+    its cancellation) or waiting for their worker threads: the process ends next."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        loop.close()
 
 
 async def _pump_socket(reader: asyncio.StreamReader, buffer: ByteBuffer) -> None:
