@@ -102,14 +102,18 @@ class Wire:
             )
         for message in messages:
             self.buffer.feed(message if isinstance(message, bytes) else framed(message))
-        for _ in range(500):
+        quiet = 0
+        for _ in range(1000):
             await asyncio.sleep(0.01)
-            # (pygls keeps a notification's future in ``_request_futures`` once it is done.)
+            # (pygls keeps a notification's future in ``_request_futures`` once it is done;
+            # a request's answer is written by a callback that runs after its future is done,
+            # hence twice in a row.)
             futures = self.server.protocol._request_futures.values()
             idle = not self.buffer.data and all(future.done() for future in futures)
-            if idle or self._serving.done():
+            quiet = quiet + 1 if idle else 0
+            if quiet == 2 or self._serving.done():
                 return
-        raise AssertionError(f"still busy after 5 s; sent so far: {self.sent}")
+        raise AssertionError(f"still busy after 10 s; sent so far: {self.sent}")
 
     async def end(self, *messages: bytes | dict[str, Any]) -> Ending:
         """Send the messages, then close the input; how the connection ended."""
