@@ -58,8 +58,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-#: How long ``exit`` waits for a ``shutdown`` still closing the workspace (seconds).
-SHUTDOWN_WAIT_S: Final = 15.0
+_JSON_TYPES: Final[dict[type, str]] = {
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,7 @@ class Connection:
             kind = (
                 "a batch (a JSON array), which LSP does not use"
                 if isinstance(value, list)
-                else f"a JSON {type(value).__name__}"
+                else f"a JSON {_JSON_TYPES.get(type(value), 'value')}"
             )
             self._invalid(None, f"A message must be a JSON object, got {kind}.")
             return
