@@ -20,9 +20,10 @@ import asyncio
 import contextlib
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import unquote
 
 import attrs
@@ -33,7 +34,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from quiver import __version__
 from quiver.errors import InvalidQueryError, QuiverError
-from quiver.lsp import convert, ext
+from quiver.lsp import convert, ext, transport
 from quiver.lsp.options import DEFAULT_OPTIONS, OptionProblem, ServerOptions, parse_options
 from quiver.lsp.reporting import ClientLogHandler, ClientReporter
 
@@ -90,6 +91,7 @@ class QuiverLanguageServer(LanguageServer):
             __version__,
             text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
             protocol_cls=QuiverProtocol,
+            converter_factory=transport.message_converter,
         )
         self.options: ServerOptions = DEFAULT_OPTIONS
         self.folders: list[Path] = []
@@ -98,6 +100,7 @@ class QuiverLanguageServer(LanguageServer):
         self._session_future: asyncio.Future[WorkspaceSession] | None = None
         self._early_events: list[Callable[[WorkspaceSession], None]] = []
         self._problems: list[OptionProblem] = []
+        self._closing = threading.Lock()
 
     async def ready_session(self) -> WorkspaceSession:
         """The session, waiting for it while it is being created after ``initialized``."""
@@ -130,10 +133,12 @@ class QuiverLanguageServer(LanguageServer):
         self._future().set_exception(error)
 
     def close_session(self, timeout: float = 5.0) -> None:
-        """Close the session (flushes and closes the engines); idempotent."""
-        session, self.session = self.session, None
-        if session is not None:
-            session.close(timeout)
+        """Close the session (flushes and closes the engines); idempotent. A second call
+        waits for a first one still closing (``exit`` while ``shutdown`` closes)."""
+        with self._closing:
+            session, self.session = self.session, None
+            if session is not None:
+                session.close(timeout)
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -257,13 +262,9 @@ async def _register_file_watching(ls: QuiverLanguageServer) -> None:
 
 
 async def shutdown(ls: QuiverLanguageServer, params: None) -> None:
-    """Stop indexing, flush and close every engine: the cache is consistent on exit."""
+    """Stop indexing, flush and close every engine: the cache is consistent on exit.
+    (``exit`` is the transport's: it ends the connection, ``serve_stdio`` the process.)"""
     await asyncio.to_thread(ls.close_session)
-
-
-def exit_(ls: QuiverLanguageServer, params: None) -> None:
-    """``exit`` without ``shutdown``: close what is still open, briefly."""
-    ls.close_session(timeout=2.0)
 
 
 async def did_change_configuration(
@@ -476,7 +477,6 @@ def create_server() -> QuiverLanguageServer:
         (lsp.INITIALIZE, initialize, None),
         (lsp.INITIALIZED, initialized, None),
         (lsp.SHUTDOWN, shutdown, None),
-        (lsp.EXIT, exit_, None),
         (lsp.WORKSPACE_DID_CHANGE_CONFIGURATION, did_change_configuration, None),
         (lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, did_change_workspace_folders, None),
         (lsp.TEXT_DOCUMENT_DID_OPEN, did_open, None),
@@ -511,21 +511,39 @@ def _quiet_pygls() -> None:
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_AnsweredErrors())
 
 
-def serve_stdio() -> None:
-    """Serve one client over stdin/stdout until it exits (or closes the pipe)."""
+def serve_stdio() -> NoReturn:
+    """Serve one client over stdin/stdout until it exits (or closes the pipe), then end
+    the process: exit code 0 after ``shutdown``, 1 without (as LSP asks)."""
     _quiet_pygls()
     server = create_server()
-    try:
-        server.start_io(sys.stdin.buffer, sys.stdout.buffer)
-    finally:
-        server.close_session()
+    _serve_then_end(
+        server, lambda: transport.serve_stdio(server.protocol, sys.stdin.buffer, sys.stdout.buffer)
+    )
 
 
-def serve_tcp(host: str, port: int) -> None:
-    """Serve one client over TCP (for debugging a server started by hand)."""
+def serve_tcp(host: str, port: int) -> NoReturn:
+    """Serve one client over TCP (for debugging a server started by hand), then end the
+    process as ``serve_stdio`` does."""
     _quiet_pygls()
     server = create_server()
+    _serve_then_end(server, lambda: transport.serve_tcp(server.protocol, host, port))
+
+
+def _serve_then_end(
+    server: QuiverLanguageServer, serve: Callable[[], transport.Ending]
+) -> NoReturn:
+    code = 1
+    timeout = 5.0
     try:
-        server.start_tcp(host, port)
-    finally:
-        server.close_session()
+        ending = serve()
+        code = ending.exit_code
+        timeout = 2.0 if ending.exited else 5.0  # ``exit`` without ``shutdown``: briefly
+    except KeyboardInterrupt:
+        code = 130
+    except Exception:
+        log.exception("The server stopped")
+    try:
+        server.close_session(timeout)  # nothing left to close after ``shutdown``
+    except Exception:
+        log.exception("Could not close the workspace")
+    transport.end_process(code)
