@@ -317,3 +317,33 @@ async def test_mutated_messages_each_get_exactly_the_answer_they_are_owed(
     assert len(answers) == owed.count("id") + owed.count("null")
     assert owed.count("id") > 150 and owed.count("null") > 10
     assert not [a for a in answers if a.get("error", {}).get("code") == -32603]
+
+
+async def test_a_long_session_of_edits_leaves_no_future_behind(wire: Wire) -> None:
+    # pygls files every notification's future under a fresh id, and only a response ever
+    # takes one out: an editing session of a day would keep every didChange it ever sent.
+    await initialized(wire)
+    uri = "file:///tmp/quiver-never-read.py"
+    await wire.send(
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didOpen",
+            "params": {
+                "textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": ""}
+            },
+        }
+    )
+    before = len(wire.server.protocol._request_futures)
+    edits = [
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didChange",
+            "params": {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"text": f"x = {version}\n"}],
+            },
+        }
+        for version in range(2, 202)
+    ]
+    await wire.send(*edits)
+    assert len(wire.server.protocol._request_futures) <= before

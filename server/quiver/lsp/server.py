@@ -74,6 +74,26 @@ class QuiverProtocol(LanguageServerProtocol):
         result.capabilities.experimental = {ext.EXPERIMENTAL_KEY: ext.CAPABILITIES}
         return result
 
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """pygls's, except that a notification's future does not stay behind.
+
+        pygls files the future of every generator or coroutine handler under the
+        message's id and only a response takes it out again; a notification has no
+        response, and pygls's own didOpen/didChange/didClose handlers are generators,
+        so a day of typing would keep every edit's future (and what it holds)."""
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        if callback == self._check_handler_result:  # pygls's callback for notifications
+            future = self._request_futures.get(msg_id)
+            if future is not None:
+                future.add_done_callback(lambda _: self._request_futures.pop(msg_id, None))
+
     # pygls caches its lookup (an lru_cache, hence the ignore); this one is a dict lookup.
     def get_message_type(self, method: str) -> type[Any] | None:  # type: ignore[override]
         """lsprotocol's message type of a standard method; Quiver's requests keep plain JSON."""
