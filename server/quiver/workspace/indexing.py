@@ -191,8 +191,10 @@ class FolderIndexer:
             folder = self._folders.get(root)
             if folder is None:
                 continue
-            self.close_engine(folder)
+            # Queries wait for the re-opened engine rather than answer from none at all:
+            # an empty answer in between would read as "nothing matches".
             folder.opened.clear()
+            self.close_engine(folder)
         self.open(roots)
         self.index(roots)
 
