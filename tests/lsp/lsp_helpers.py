@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -105,16 +105,17 @@ async def start_server(
     initialization_options: Any = None,
     work_done_progress: bool = True,
     send_initialized: bool = True,
+    python_args: Sequence[str] = ("-m", "quiver", "serve", "--stdio"),
 ) -> QuiverTestClient:
-    """Start ``python -m quiver serve --stdio`` and initialize it with these folders
-    (``send_initialized=False``: stop after the ``initialize`` answer)."""
+    """Start ``python -m quiver serve --stdio`` (or ``python *python_args``) and initialize
+    it with these folders (``send_initialized=False``: stop after the ``initialize`` answer)."""
     client = make_client()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(SERVER_ROOT), os.environ.get("PYTHONPATH", "")]),
         "QUIVER_CACHE_DIR": str(cache_dir),
     }
-    await client.start_io(sys.executable, "-m", "quiver", "serve", "--stdio", env=env)
+    await client.start_io(sys.executable, *python_args, env=env)
     params = lsp.InitializeParams(
         capabilities=capabilities(work_done_progress=work_done_progress),
         root_uri=path_to_uri(folders[0]),

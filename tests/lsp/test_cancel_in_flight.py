@@ -1,10 +1,11 @@
 """``$/cancelRequest`` for a request that a worker thread is serving at that moment.
 
-To hold a request in flight deterministically, without a test hook in the server, the
-file behind a search result is replaced by a named pipe: ``quiver/search`` reads each
-result's snippet from disk (``SnippetReader``), so its worker thread blocks reading the
-pipe until this test writes to it. The test knows the worker is blocked when it can open
-the pipe's write end without blocking (Linux: that succeeds only once a reader has it
+To hold a request in flight deterministically, the file behind a search result is
+replaced by a named pipe, and the server is started with a snippet reader that reads it
+as a plain ``read_bytes`` would (the product's reader refuses pipes, so that no search
+can ever block on one): ``quiver/search`` reads each result's snippet from disk, so its
+worker thread blocks reading the pipe until this test writes to it. The test knows the
+worker is blocked when it can open the pipe's write end without blocking (Linux: that succeeds only once a reader has it
 open). The server's own watcher is off (``watch: false``) so that it does not notice the
 swap; the regular file is put back afterwards.
 """
@@ -45,6 +46,15 @@ SLOW = '''def reconcile_pipeline_checkpoints(checkpoints):
     """Drop the checkpoints no running pipeline refers to."""
     return [c for c in checkpoints if c.pipeline.running]
 '''
+#: The real server, but its snippets read with a blocking ``read_bytes`` (see above).
+SERVER_WITH_BLOCKING_SNIPPETS = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "import quiver.engine.snippets as snippets\n"
+    "snippets.read_regular_file = lambda path, limit: Path(path).read_bytes()\n"
+    "from quiver.cli import main\n"
+    "sys.exit(main(['serve', '--stdio']))\n"
+)
 #: Bounds on a busy 2-core machine: the worker reaching the pipe, and an answer.
 BLOCKED_S = 30.0
 ANSWER_S = 10.0
@@ -62,7 +72,12 @@ async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Serv
     root = copy_polyglot(base).resolve()
     (root / "jobs").mkdir()
     (root / "jobs" / "checkpoints.py").write_text(SLOW)
-    client = await start_server([root], base / "cache", initialization_options={"watch": False})
+    client = await start_server(
+        [root],
+        base / "cache",
+        initialization_options={"watch": False},
+        python_args=("-c", SERVER_WITH_BLOCKING_SNIPPETS),
+    )
     await wait_until_ready(client)
     yield Served(client, root)
     await stop_server(client)

@@ -66,6 +66,9 @@ class QuiverProtocol(LanguageServerProtocol):
     and version) and ``ext.CAPABILITIES`` under ``experimental.quiver``.
     """
 
+    #: Notifications whose handler was still running when last looked at.
+    _unfinished_notifications: list[Any] = []  # noqa: RUF012 - replaced, never mutated
+
     @lsp_method(lsp.INITIALIZE)
     def lsp_initialize(self, params: lsp.InitializeParams) -> Any:
         if params.capabilities.general is not None:
@@ -87,12 +90,21 @@ class QuiverProtocol(LanguageServerProtocol):
         pygls files the future of every generator or coroutine handler under the
         message's id and only a response takes it out again; a notification has no
         response, and pygls's own didOpen/didChange/didClose handlers are generators,
-        so a day of typing would keep every edit's future (and what it holds)."""
+        so a day of typing would keep every edit's future (and what it holds). The
+        finished ones are swept here, on the next notification, rather than from a
+        done-callback: pygls's ``shutdown`` cancels futures while it iterates the
+        table, and a callback that removed entries would break that iteration."""
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
-        if callback == self._check_handler_result:  # pygls's callback for notifications
-            future = self._request_futures.get(msg_id)
-            if future is not None:
-                future.add_done_callback(lambda _: self._request_futures.pop(msg_id, None))
+        if callback != self._check_handler_result:  # a request: its response removes it
+            return
+        unfinished = []
+        for notification_id in (*self._unfinished_notifications, msg_id):
+            future = self._request_futures.get(notification_id)
+            if future is None or future.done():
+                self._request_futures.pop(notification_id, None)
+            else:
+                unfinished.append(notification_id)
+        self._unfinished_notifications = unfinished
 
     # pygls caches its lookup (an lru_cache, hence the ignore); this one is a dict lookup.
     def get_message_type(self, method: str) -> type[Any] | None:  # type: ignore[override]
