@@ -5,8 +5,8 @@ replaced by a named pipe, and the server is started with a snippet reader that r
 as a plain ``read_bytes`` would (the product's reader refuses pipes, so that no search
 can ever block on one): ``quiver/search`` reads each result's snippet from disk, so its
 worker thread blocks reading the pipe until this test writes to it. The test knows the
-worker is blocked when it can open the pipe's write end without blocking (Linux: that succeeds only once a reader has it
-open). The server's own watcher is off (``watch: false``) so that it does not notice the
+worker is blocked when it can open the pipe's write end without blocking (Linux: that
+succeeds only once a reader has it open). The server's own watcher is off (``watch: false``) so that it does not notice the
 swap; the regular file is put back afterwards.
 """
 
