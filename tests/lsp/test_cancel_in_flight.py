@@ -1,13 +1,13 @@
 """``$/cancelRequest`` for a request that a worker thread is serving at that moment.
 
-To hold a request in flight deterministically, the file behind a search result is
-replaced by a named pipe, and the server is started with a snippet reader that reads it
-as a plain ``read_bytes`` would (the product's reader refuses pipes, so that no search
-can ever block on one): ``quiver/search`` reads each result's snippet from disk, so its
-worker thread blocks reading the pipe until this test writes to it. The test knows the
-worker is blocked when it can open the pipe's write end without blocking (Linux: that
-succeeds only once a reader has it open). The server's own watcher is off (``watch: false``) so that it does not notice the
-swap; the regular file is put back afterwards.
+To hold a request in flight deterministically, the file behind a search result is replaced
+by a named pipe, and the server is started with a snippet reader that reads it as a plain
+``read_bytes`` would (the product's reader refuses pipes, so that no search can ever block
+on one): ``quiver/search`` reads each result's snippet from disk, so its worker thread
+blocks reading the pipe until this test writes to it. The test knows the worker is blocked
+when it can open the pipe's write end without blocking (Linux: that succeeds only once a
+reader has it open). The server's own watcher is off (``watch: false``) so that it does not
+notice the swap; the regular file is put back afterwards.
 """
 
 from __future__ import annotations
