@@ -258,7 +258,7 @@ def test_cache_clean_removes_one_workspace_or_all_of_them(tmp_path: Path) -> Non
         root.mkdir()
         (root / "m.py").write_text("def f():\n    pass\n")
         roots.append(root)
-        assert quiver("status", root, "--cache-dir", cache_root).code == 0  # creates the cache
+        assert quiver("index", root, "--cache-dir", cache_root).code == 0  # creates the cache
         (cache_dir_for(root.resolve(), cache_root) / "catalog").mkdir(exist_ok=True)
     keep = cache_root / "not-a-quiver-cache"
     keep.mkdir()
