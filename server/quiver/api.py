@@ -102,17 +102,27 @@ class SearchResponse:
 
 @dataclass(frozen=True, slots=True)
 class IndexProgress:
-    """How far a full indexing pass has come, reported after each batch of files."""
+    """How far a full indexing pass has come: reported after each batch of files, and while
+    a batch is embedded after every chunk of symbols the model finishes.
+
+    ``symbols_embedded``: symbols of this pass that have their vector (cache hits
+    included). ``symbols_to_embed``: the new symbols this pass must embed; while
+    ``files_done < files_total`` an estimate, the count found in the files parsed so
+    far scaled to the changed files not parsed yet.
+    """
 
     files_done: int
     files_total: int
     symbols: int
     message: str
+    symbols_embedded: int = 0
+    symbols_to_embed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class IndexReport:
-    """What one full indexing pass did."""
+    """What one full indexing pass did; ``unreadable`` lists the paths (a directory ends
+    in ``/``) left out because the user may not read them, which ``files_skipped`` counts."""
 
     files_seen: int
     files_indexed: int
@@ -122,6 +132,7 @@ class IndexReport:
     symbols_embedded: int
     symbols_total: int
     seconds: float
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

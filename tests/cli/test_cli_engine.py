@@ -258,7 +258,7 @@ def test_cache_clean_removes_one_workspace_or_all_of_them(tmp_path: Path) -> Non
         root.mkdir()
         (root / "m.py").write_text("def f():\n    pass\n")
         roots.append(root)
-        assert quiver("status", root, "--cache-dir", cache_root).code == 0  # creates the cache
+        assert quiver("index", root, "--cache-dir", cache_root).code == 0  # creates the cache
         (cache_dir_for(root.resolve(), cache_root) / "catalog").mkdir(exist_ok=True)
     keep = cache_root / "not-a-quiver-cache"
     keep.mkdir()
@@ -284,7 +284,7 @@ def test_cache_clean_removes_one_workspace_or_all_of_them(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     "command", [["index"], ["search", "{path}", "retry"], ["status"]], ids=lambda c: c[0]
 )
-def test_a_path_that_is_not_a_directory_exits_1_with_a_suggestion(
+def test_a_path_that_does_not_exist_exits_1_with_a_suggestion(
     tmp_path: Path, command: list[str]
 ) -> None:
     missing = tmp_path / "no-such-workspace"
@@ -294,7 +294,7 @@ def test_a_path_that_is_not_a_directory_exits_1_with_a_suggestion(
     run = quiver(*args, "--cache-dir", tmp_path / "cache", "--json")
     assert run.code == 1
     assert run.out == ""
-    assert f"{missing} is not a directory" in run.err
+    assert f"{missing} does not exist" in run.err
     assert "Suggestion:" in run.err
 
 
@@ -327,5 +327,5 @@ def test_the_installed_script_exits_1_on_a_missing_workspace(tmp_path: Path) -> 
     )
     assert done.returncode == 1
     assert done.stdout == ""
-    assert done.stderr.startswith(f"quiver: {missing} is not a directory.")
+    assert done.stderr.startswith(f"quiver: {missing} does not exist.")
     assert "\nSuggestion: " in done.stderr

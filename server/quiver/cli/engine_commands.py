@@ -11,18 +11,18 @@ import argparse
 import json
 import shutil
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from quiver.api import SEARCH_MODES
+from quiver.api import MAX_LIMIT, SEARCH_MODES
 from quiver.cli.output import json_line
+from quiver.cli.progress import IndexProgressLine
 from quiver.errors import QuiverError
 from quiver.symbols import SymbolKind
 
 if TYPE_CHECKING:
-    from quiver.api import IndexProgress, SearchResponse
+    from quiver.api import SearchResponse
     from quiver.engine import VectorSearchEngine
 
 
@@ -38,7 +38,13 @@ def add_engine_commands(subparsers: Any) -> None:
     search.add_argument("path", type=Path, help="workspace root")
     search.add_argument("query", help="natural language, a name, or both")
     search.add_argument("--mode", choices=SEARCH_MODES, default="hybrid")
-    search.add_argument("--limit", type=int, default=10)
+    search.add_argument(
+        "--limit",
+        type=_limit,
+        default=10,
+        metavar="N",
+        help=f"the most results to show, 1..{MAX_LIMIT} (default 10)",
+    )
     search.add_argument("--kind", action="append", default=[], help="e.g. function, class")
     search.add_argument("--lang", action="append", default=[], help="e.g. python, rust")
     search.add_argument("--path-glob", action="append", default=[], dest="paths")
@@ -80,6 +86,29 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-file-size", type=int, default=1 << 20)
 
 
+def _limit(text: str) -> int:
+    """``--limit``'s type: a whole number in 1..MAX_LIMIT (argparse reports the error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number; pick one in 1..{MAX_LIMIT}"
+        ) from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"{value} is outside 1..{MAX_LIMIT}")
+    return value
+
+
+def _check_workspace(root: Path) -> None:
+    """Raise ``QuiverError`` (with a Suggestion) unless ``root`` is an existing directory."""
+    if not root.exists():
+        raise QuiverError(
+            f"{root} does not exist.", "Check the path, or pass the root folder of a workspace."
+        )
+    if not root.is_dir():
+        raise QuiverError(f"{root} is not a directory.", "Pass the root folder of a workspace.")
+
+
 def _open_engine(
     args: argparse.Namespace, *, role: Literal["auto", "writer", "reader"] = "auto"
 ) -> VectorSearchEngine:
@@ -89,45 +118,21 @@ def _open_engine(
     from quiver.engine import EngineOptions, VectorSearchEngine
 
     root: Path = args.path
-    if not root.is_dir():
-        raise QuiverError(f"{root} is not a directory.", "Pass the root folder of a workspace.")
+    _check_workspace(root)
     options = EngineOptions(cache_root=args.cache_dir, max_file_size=args.max_file_size)
     return VectorSearchEngine(
         root, embedder_factory=load_default_embedder, options=options, role=role
     )
 
 
-class _ProgressLine:
-    """A one-line progress display on stderr, only when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-        self.started = time.perf_counter()
-
-    def __call__(self, progress: IndexProgress) -> None:
-        if not self.enabled:
-            return
-        elapsed = max(time.perf_counter() - self.started, 1e-6)
-        width = shutil.get_terminal_size((80, 20)).columns
-        line = (
-            f"{progress.files_done:,}/{progress.files_total:,} files · "
-            f"{progress.symbols:,} symbols · {progress.files_done / elapsed:,.0f} files/s"
-        )
-        sys.stderr.write("\r" + line[: width - 1].ljust(width - 1))
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
 def run_index(args: argparse.Namespace) -> int:
     with _open_engine(args, role="writer") as engine:
         if args.rebuild:
             engine.rebuild_cache()
-        progress = _ProgressLine()
+        progress = IndexProgressLine(sys.stderr)
         report = engine.index_tree(progress=progress)
         progress.finish()
+        _warn_unreadable(report.unreadable)
         if args.json:
             print(json.dumps(asdict(report)))
         else:
@@ -138,6 +143,25 @@ def run_index(args: argparse.Namespace) -> int:
                 f"in {report.seconds:.1f} s.\nCache: {engine.cache_dir}"
             )
     return 0
+
+
+#: How many of the paths left out for permissions the warning names.
+UNREADABLE_SHOWN = 5
+
+
+def _warn_unreadable(paths: tuple[str, ...]) -> None:
+    """A warning on stderr (without ``-v``) when the index is missing what may not be read."""
+    if not paths:
+        return
+    shown = ", ".join(paths[:UNREADABLE_SHOWN])
+    more = f" and {len(paths) - UNREADABLE_SHOWN:,} more" if len(paths) > UNREADABLE_SHOWN else ""
+    print(
+        f"quiver: warning: {len(paths):,} path{'s' if len(paths) != 1 else ''} skipped for "
+        f"permissions (not indexed): {shown}{more}.\n"
+        "Suggestion: make them readable (chmod -R u+rX PATH), or add them to .quiverignore "
+        "to leave them out on purpose.",
+        file=sys.stderr,
+    )
 
 
 def run_search(args: argparse.Namespace) -> int:
@@ -152,9 +176,10 @@ def run_search(args: argparse.Namespace) -> int:
 
     with _open_engine(args) as engine:
         if engine.role == "writer" and (args.refresh or engine.status().files == 0):
-            progress = _ProgressLine()
-            engine.index_tree(progress=progress)
+            progress = IndexProgressLine(sys.stderr)
+            report = engine.index_tree(progress=progress)
             progress.finish()
+            _warn_unreadable(report.unreadable)
         query = SearchQuery(
             text=args.query,
             mode=args.mode,
@@ -214,6 +239,10 @@ def _print_results(response: SearchResponse, root: Path) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    _check_workspace(args.path)
+    cache_dir = _existing_index(args.path, args.cache_dir)
+    if cache_dir is None:
+        return _print_not_indexed(args)
     with _open_engine(args, role="reader") as engine:  # never takes a server's place
         status = engine.status()
     payload = {
@@ -234,6 +263,35 @@ def run_status(args: argparse.Namespace) -> int:
     else:
         for key, value in payload.items():
             print(f"{key:>10}: {value}")
+    return 0
+
+
+def _existing_index(root: Path, cache_root: Path | None) -> Path | None:
+    """The workspace's index directory if an index was published there or a writer is
+    building one; None otherwise. Creates nothing (not even the cache root): a few
+    ``stat`` calls and a read of the lock file."""
+    from quiver.cache_paths import default_cache_root, workspace_key
+    from quiver.engine.catalog import Catalog
+    from quiver.store.lock import WriterLock
+
+    base = cache_root if cache_root is not None else default_cache_root()
+    directory = base / workspace_key(root.resolve())
+    if not directory.is_dir():
+        return None
+    if Catalog.stamp(directory / "catalog") is None and WriterLock(directory).holder_pid() is None:
+        return None
+    return directory
+
+
+def _print_not_indexed(args: argparse.Namespace) -> int:
+    root = args.path.resolve()
+    if args.json:
+        print(json.dumps({"state": "not indexed", "root": str(root), "cacheDir": None}))
+    else:
+        print(
+            f"{'state':>10}: not indexed\n{'root':>10}: {root}\n"
+            f"Suggestion: run `quiver index {args.path}` to build its index."
+        )
     return 0
 
 

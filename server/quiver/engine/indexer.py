@@ -133,12 +133,32 @@ class Indexer:
         embedded = 0
         indexed = 0
         skipped_files = 0
-        if progress:
-            progress(IndexProgress(done, total, len(self._parts.catalog), "Checking files"))
+        unreadable = [path for path, reason in skipped if _is_permission_denied(reason)]
+        tally = _EmbeddingTally(len(changed))
+
+        def report(message: str) -> None:
+            if progress:
+                progress(
+                    IndexProgress(
+                        done,
+                        total,
+                        len(self._parts.catalog),
+                        message,
+                        symbols_embedded=tally.embedded,
+                        symbols_to_embed=tally.to_embed,
+                    )
+                )
+
+        def report_embedding(embedded_in_batch: int, batch_to_embed: int) -> None:
+            tally.embedding(embedded_in_batch, batch_to_embed)
+            report(f"{done:,}/{total:,} files, embedding")
+
+        report("Checking files")
         for start in range(0, len(changed), INDEX_BATCH_FILES):
             if cancel is not None and cancel.is_set():
                 break
             batch = changed[start : start + INDEX_BATCH_FILES]
+            tally.next_batch(len(batch))
             parsed = list(
                 parse_files(
                     batch,
@@ -155,6 +175,8 @@ class Indexer:
                 if change.skipped_reason is not None:
                     skipped_files += 1
                     log.info("Skipped %s: %s", change.source.rel_path, change.skipped_reason)
+                    if _is_permission_denied(change.skipped_reason):
+                        unreadable.append(change.source.rel_path)
                 changes.append(change)
             embedder = None
             if any(change.symbols for change in changes):
@@ -164,15 +186,10 @@ class Indexer:
                     # Loading the model found the index built by another one and emptied
                     # it: start over, every file is new now.
                     return self._index_tree(progress, cancel, started)
-            embedded += self._apply(changes, embedder=embedder)
+            embedded += self._apply(changes, embedder=embedder, on_embedded=report_embedding)
             indexed += sum(1 for c in changes if c.skipped_reason is None)
             done += len(batch)
-            if progress:
-                progress(
-                    IndexProgress(
-                        done, total, len(self._parts.catalog), f"{done:,}/{total:,} files"
-                    )
-                )
+            report(f"{done:,}/{total:,} files")
         self._maybe_train()
         return IndexReport(
             files_seen=total,
@@ -183,6 +200,7 @@ class Indexer:
             symbols_embedded=embedded,
             symbols_total=len(self._parts.catalog),
             seconds=time.perf_counter() - started,
+            unreadable=tuple(unreadable),
         )
 
     def _maybe_changed(self, source: SourceFile) -> bool:
@@ -268,10 +286,12 @@ class Indexer:
         embedder: Embedder | None = None,
         removed_paths: Sequence[str] = (),
         durable: bool = True,
+        on_embedded: Callable[[int, int], None] | None = None,
     ) -> int:
         """Embed what changed (outside the state lock), apply it, and commit if ``durable``.
 
         Returns how many symbol texts were sent to the model (cache misses).
+        ``on_embedded(done, total)`` hears ``embed_symbols``'s progress over the new symbols.
         Applied changes are searchable in this process at once; with
         ``durable=False`` they reach the disk at the next ``flush()``.
         """
@@ -297,7 +317,7 @@ class Indexer:
         misses = 0
         if to_embed:
             assert embedder is not None
-            counter = _MissCounter()
+            counter = _MissCounter(on_embedded)
             vectors = embed_symbols(
                 embedder, to_embed, cache=self._parts.embedding_cache, on_progress=counter
             )
@@ -399,17 +419,57 @@ class Indexer:
 
 
 class _MissCounter:
-    """Counts how many texts ``embed_symbols`` actually sent to the model."""
+    """Counts how many texts ``embed_symbols`` actually sent to the model, passing each
+    report on to ``forward``."""
 
-    def __init__(self) -> None:
+    def __init__(self, forward: Callable[[int, int], None] | None = None) -> None:
         self.misses = 0
         self._first = True
+        self._forward = forward
 
     def __call__(self, done: int, total: int) -> None:
         # The first report comes right after the cache look-up: what is not done is a miss.
         if self._first:
             self.misses = total - done
             self._first = False
+        if self._forward is not None:
+            self._forward(done, total)
+
+
+@dataclass(slots=True)
+class _EmbeddingTally:
+    """How many symbols a full pass has embedded and (an estimate) has to embed."""
+
+    changed_files: int
+    parsed_files: int = 0
+    finished: int = 0  # the new symbols of the batches already applied
+    batch_done: int = 0
+    batch_total: int = 0
+
+    def next_batch(self, files: int) -> None:
+        self.finished += self.batch_total
+        self.batch_done = self.batch_total = 0
+        self.parsed_files += files
+
+    def embedding(self, done: int, total: int) -> None:
+        self.batch_done, self.batch_total = done, total
+
+    @property
+    def embedded(self) -> int:
+        return self.finished + self.batch_done
+
+    @property
+    def to_embed(self) -> int:
+        known = self.finished + self.batch_total
+        if self.parsed_files == 0 or self.parsed_files >= self.changed_files:
+            return known
+        # Files not parsed yet are assumed to hold as many new symbols as those parsed.
+        return round(known * self.changed_files / self.parsed_files)
+
+
+def _is_permission_denied(reason: str) -> bool:
+    """Whether a skip reason from the walk or the reader means "you may not read this"."""
+    return "permission denied" in reason.lower()
 
 
 def _file_hash(symbols: Sequence[Symbol], relative: str) -> str:
