@@ -1,5 +1,5 @@
-// The set-up of the extension's own environment, with a fake `python` (a shell
-// script that records its arguments and makes the files `venv` and `pip` would):
+// The set-up of the extension's own environment, with a fake `python`
+// (../fakes/fakePython.ts: records its arguments, makes the files venv and pip would):
 // the steps in order, the wheel it installs, the version it checks, and each
 // failure's message with its Suggestion. The real venv and pip run in
 // tests/editors/test_install.py.
@@ -17,37 +17,13 @@ import {
   setupPython,
   wheelVersion,
 } from "../../src/serverSetup";
+import { fakePythonCalls, writeFakePython } from "../fakes/fakePython";
 
 let scratch: string;
 
-/**
- * A fake interpreter: `-c ...` prints $FAKE_PYTHON_VERSION (the version check);
- * `-m venv DIR` makes DIR/bin/python (a copy of itself); `-m pip install ... WHEEL`
- * writes DIR/bin/quiver, which prints `quiver 0.1.0`. $FAKE_FAIL names a step that
- * fails instead. Every call is appended to $FAKE_LOG.
- */
-const FAKE_PYTHON = String.raw`#!/bin/sh
-echo "$0 $*" >> "$FAKE_LOG"
-case "$1 $2" in
-  "-c "*) echo "$FAKE_PYTHON_VERSION" ;;
-  "-m venv")
-    [ "$FAKE_FAIL" = venv ] && { echo "Error: ensurepip is not available" >&2; exit 1; }
-    eval dir=\${$#}
-    mkdir -p "$dir/bin" && cp "$0" "$dir/bin/python" ;;
-  "-m pip")
-    echo "Collecting numpy"
-    [ "$FAKE_FAIL" = pip ] && { echo "ERROR: No matching distribution found for numba" >&2; exit 1; }
-    bin=$(dirname "$0")
-    printf '#!/bin/sh\necho "quiver 0.1.0"\n' > "$bin/quiver" && chmod +x "$bin/quiver"
-    echo "Successfully installed quiver-lsp-0.1.0" ;;
-  *) echo "unexpected: $*" >&2; exit 2 ;;
-esac
-`;
-
-function writeFakePython(): string {
+function fakePython(): string {
   const file = path.join(scratch, "bin", "python3");
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, FAKE_PYTHON, { mode: 0o755 });
+  writeFakePython(file);
   return file;
 }
 
@@ -130,7 +106,7 @@ describe("setUpServer with a fake python", { skip: process.platform === "win32" 
 
   before(() => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-setup-"));
-    python = writeFakePython();
+    python = fakePython();
     wheel = path.join(scratch, "ext", "server", "quiver_lsp-0.1.0-py3-none-any.whl");
     fs.mkdirSync(path.dirname(wheel), { recursive: true });
     fs.writeFileSync(wheel, "");
@@ -157,7 +133,7 @@ describe("setUpServer with a fake python", { skip: process.platform === "win32" 
     return { promise, steps, lines };
   }
 
-  const calls = (): string[] => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []);
+  const calls = (): string[] => fakePythonCalls(log);
 
   it("checks the Python, makes the venv, installs the shipped wheel into it and checks its quiver", async () => {
     const { promise, steps, lines } = setUp();
