@@ -162,6 +162,7 @@ export class QuiverClient implements vscode.Disposable {
       (candidate) => probeServer(candidate, { cwd: workspaceRoot }),
     );
     if (search.kind === "notFound") {
+      this.output.appendLine(`Looked for the server: ${search.tried.map((c) => c.command).join(", ")}`);
       const canSetUp = wheel !== undefined && environment !== undefined && settings.serverPath.trim() === "";
       await this.reportProblem(notFoundMessage(search.tried, { wheel, canSetUp }), canSetUp);
       return;
@@ -340,8 +341,9 @@ export class QuiverClient implements vscode.Disposable {
   private async reportProblem(message: string, offerSetUp = false): Promise<void> {
     this.output.appendLine(message);
     this.events.onPhase("failed", message.split("\n")[0]);
-    const buttons = ["Open Settings", "Show Output", "Retry"];
-    const choice = await vscode.window.showErrorMessage(message, ...(offerSetUp ? [SET_UP_BUTTON, ...buttons] : buttons));
+    // Three buttons at most: a fourth makes VS Code cut every label short.
+    const buttons = offerSetUp ? [SET_UP_BUTTON, "Show Output", "Retry"] : ["Open Settings", "Show Output", "Retry"];
+    const choice = await vscode.window.showErrorMessage(message, ...buttons);
     if (choice === SET_UP_BUTTON) {
       void this.setUp();
     } else if (choice === "Open Settings") {

@@ -226,7 +226,11 @@ function installPhrase(wheel: string | undefined, options: { upgrade?: boolean }
   return wheel === undefined ? `${command} in a Quiver checkout` : command;
 }
 
-/** Where a command was looked for, for "tried ..." lists. */
+/**
+ * Where a command was looked for, for "tried ..." lists. The extension's own
+ * environment is named without its long path (the toast must stay short; the
+ * output channel has the path).
+ */
 function placeName(server: ServerCommand): string {
   switch (server.source) {
     case "serverPath":
@@ -234,7 +238,7 @@ function placeName(server: ServerCommand): string {
     case "pythonPath":
       return `quiver.pythonPath (${server.command} -m quiver)`;
     case "privateEnvironment":
-      return `the extension's own environment (${server.command})`;
+      return "the extension's own environment";
     case "PATH":
       return "`quiver` on PATH";
   }
@@ -242,7 +246,7 @@ function placeName(server: ServerCommand): string {
 
 /** The server as the subject of a sentence: "the server <this> is version ...". */
 function serverName(server: ServerCommand): string {
-  return server.source === "privateEnvironment" ? `in ${placeName(server)}` : placeName(server);
+  return server.source === "privateEnvironment" ? `in ${placeName(server)} (${server.command})` : placeName(server);
 }
 
 /** "a", "a and b", "a, b and c". */
@@ -272,9 +276,8 @@ export function notFoundMessage(tried: readonly ServerCommand[], advice: Install
       "finds `quiver` on PATH or sets up its own.";
   } else if (advice.canSetUp) {
     suggestion =
-      `click ${SET_UP_BUTTON} to install it into an environment of its own (made with ` +
-      `quiver.pythonPath or python3 on PATH, Python ${MIN_PYTHON_VERSION} or newer; a minute or two), ` +
-      `or run ${install} and click Retry.`;
+      `click ${SET_UP_BUTTON} to install it for this extension (Python ${MIN_PYTHON_VERSION}+; ` +
+      `a minute or two), or run ${install} and click Retry.`;
   } else {
     suggestion = `install it with ${install}, then click Retry; or set quiver.serverPath / quiver.pythonPath.`;
   }

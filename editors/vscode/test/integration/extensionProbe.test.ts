@@ -160,10 +160,14 @@ describe("the extension's bundle on a fake vscode module, with no usable server"
     const environment = path.join(storage, "venv");
     assert.equal(
       offer.message.split("\n")[0],
-      `Quiver: the language server was not found (tried the extension's own environment (${environment}/bin/quiver) and \`quiver\` on PATH).`,
+      "Quiver: the language server was not found (tried the extension's own environment and `quiver` on PATH).",
     );
     assert.ok(offer.message.includes(`or run \`pipx install ${wheel}\` and click Retry.`), offer.message);
-    assert.deepEqual(offer.items, ["Set Up Quiver's Server", "Open Settings", "Show Output", "Retry"]);
+    assert.deepEqual(offer.items, ["Set Up Quiver's Server", "Show Output", "Retry"]);
+    assert.ok(
+      fake.outputChannels[0]?.contents().includes(`Looked for the server: ${environment}/bin/quiver, quiver`),
+      "the output channel names the paths tried",
+    );
 
     // Accepted: the set-up runs with its progress, then the server starts from the environment.
     await eventually("the installed server to answer initialize", TIMEOUT_MS, () =>
