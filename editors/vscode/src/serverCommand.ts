@@ -12,6 +12,9 @@ import * as path from "node:path";
 /** The oldest server that implements docs/protocol.md as this extension uses it. */
 export const MIN_SERVER_VERSION = "0.1.0";
 
+/** The oldest Python the server runs on (pyproject's `requires-python`). */
+export const MIN_PYTHON_VERSION = "3.11";
+
 export interface ServerSettings {
   /** `quiver.serverPath`: an executable; wins over everything else. */
   serverPath?: string;
@@ -283,9 +286,6 @@ export function notFoundMessage(tried: readonly ServerCommand[], advice: Install
   }
   return `${first}\nSuggestion: ${suggestion}`;
 }
-
-/** The oldest Python the server runs on (pyproject's `requires-python`). */
-export const MIN_PYTHON_VERSION = "3.11";
 
 /**
  * The notification text for a probe or a version check that failed: what went

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { Methods } from "../../src/protocol";
+import { MIN_PYTHON_VERSION } from "../../src/serverCommand";
 
 // Compiled tests run from out/test/unit; the package root is three levels up.
 const root = path.resolve(__dirname, "..", "..", "..");
@@ -72,6 +73,11 @@ describe("package.json", () => {
   it("has the server's version, so that `make dist` names the .vsix and the wheel alike", () => {
     const pyproject = fs.readFileSync(path.resolve(root, "..", "..", "pyproject.toml"), "utf8");
     assert.equal(manifest.version, /^version = "([^"]+)"$/m.exec(pyproject)?.[1]);
+  });
+
+  it("sets the server up with the Python the server requires", () => {
+    const pyproject = fs.readFileSync(path.resolve(root, "..", "..", "pyproject.toml"), "utf8");
+    assert.equal(`>=${MIN_PYTHON_VERSION}`, /^requires-python = "([^"]+)"$/m.exec(pyproject)?.[1]);
   });
 });
 
