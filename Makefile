@@ -5,8 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_QUERY ?= where do we split identifiers into words for the embedding text
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml)
+WHEEL := dist/quiver_lsp-$(VERSION)-py3-none-any.whl
+VSIX := dist/quiver-$(VERSION).vsix
 
-.PHONY: setup demo test test-fast test-vscode-real vscode-screenshots lint typecheck unit bench clean
+.PHONY: setup demo dist test test-fast test-vscode-real vscode-screenshots lint typecheck unit bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +23,18 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/quiver index .
 	$(BIN)/quiver search . "$(DEMO_QUERY)"
+
+# What a user installs (README, "Install"): the server's wheel, and the VS Code extension,
+# which ships the wheel in server/ for its "Set Up Quiver's Server". Offline but for pip's
+# build back-end (setuptools, from the package index) and `npm ci` when node_modules is missing.
+dist: setup
+	rm -rf build dist/quiver_lsp-*.whl dist/quiver-*.vsix editors/vscode/server
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	mkdir -p editors/vscode/server && cp $(WHEEL) editors/vscode/server/
+	cd editors/vscode && { [ -x node_modules/.bin/vsce ] || npm ci --no-audit --no-fund; } \
+		&& node_modules/.bin/vsce package --no-dependencies --skip-license --allow-missing-repository \
+			--out ../../$(VSIX)
+	@echo "Built $(WHEEL) and $(VSIX)"
 
 lint: setup
 	$(BIN)/ruff check server tests benchmarks
@@ -53,4 +68,5 @@ bench: setup
 	for b in parse embed ivf text fuzzy search quality workspace_symbol incremental startup; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
-	rm -rf $(VENV) .quiver-cache .mypy_cache .ruff_cache .pytest_cache editors/vscode/.realhost
+	rm -rf $(VENV) .quiver-cache .mypy_cache .ruff_cache .pytest_cache editors/vscode/.realhost \
+		build dist editors/vscode/server

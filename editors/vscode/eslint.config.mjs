@@ -33,6 +33,7 @@ export default tseslint.config(
       "src/debounce.ts",
       "src/serverCommand.ts",
       "src/serverProbe.ts",
+      "src/serverSetup.ts",
       "src/status.ts",
       "src/settings.ts",
       "test/**/*.ts",

@@ -1,6 +1,8 @@
 /**
- * Starts and stops the Quiver language server for this window, and reports
- * its state to the status bar. One server per window serves all workspace folders.
+ * Finds, starts and stops the Quiver language server for this window, and reports
+ * its state to the status bar; when no server can be found, offers to set one up
+ * in the extension's own environment (serverSetup.ts). One server per window
+ * serves all workspace folders.
  */
 import * as vscode from "vscode";
 import {
@@ -18,14 +20,17 @@ import {
   type StatusResponse,
 } from "./protocol";
 import {
+  SET_UP_BUTTON,
   checkServerVersion,
   describeCommand,
+  notFoundMessage,
   probeMessage,
-  resolveServerCommand,
   serveArgs,
+  serverCandidates,
   type ServerCommand,
 } from "./serverCommand";
-import { probeServer } from "./serverProbe";
+import { findServer, probeServer } from "./serverProbe";
+import { SetupError, findShippedWheel, privateEnvironment, setUpServer, setupPython } from "./serverSetup";
 import { changedSettings, initializationOptions, type QuiverSettings } from "./settings";
 import type { ProgressValue, ServerPhase } from "./status";
 
@@ -71,13 +76,23 @@ function readInitializationOptions(config: vscode.WorkspaceConfiguration): Initi
   return initializationOptions(readSettings(config));
 }
 
+/** Where the extension is installed and where it may keep files (its global storage). */
+export interface ExtensionPaths {
+  /** `context.extensionPath`: the shipped wheel is in its `server/` folder. */
+  extensionDir: string;
+  /** `context.globalStorageUri.fsPath`: the extension's own environment goes there. */
+  storageDir: string | undefined;
+}
+
 export class QuiverClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  private settingUp = false;
 
   constructor(
     private readonly output: vscode.OutputChannel,
     private readonly events: ClientEvents,
+    private readonly paths: ExtensionPaths,
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
@@ -121,8 +136,10 @@ export class QuiverClient implements vscode.Disposable {
   }
 
   /**
-   * Finds the server (the `--version` probe), starts it, and checks the version its
-   * `initialize` answer names. Resolves once it answered `initialize`.
+   * Finds the server (the `--version` probe of each candidate: quiver.serverPath, else
+   * quiver.pythonPath, the extension's own environment and `quiver` on PATH), starts
+   * it, and checks the version its `initialize` answer names. Resolves once it
+   * answered `initialize`, or once the user answered the notification that says why not.
    */
   async start(): Promise<void> {
     const folders = vscode.workspace.workspaceFolders ?? [];
@@ -133,17 +150,31 @@ export class QuiverClient implements vscode.Disposable {
     }
     const config = vscode.workspace.getConfiguration("quiver");
     const workspaceRoot = folders[0]?.uri.fsPath;
-    const server = resolveServerCommand(
-      {
-        serverPath: config.get<string>("serverPath", ""),
-        pythonPath: config.get<string>("pythonPath", ""),
-      },
-      workspaceRoot,
-    );
+    const settings = {
+      serverPath: config.get<string>("serverPath", ""),
+      pythonPath: config.get<string>("pythonPath", ""),
+    };
+    const environment = this.paths.storageDir === undefined ? undefined : privateEnvironment(this.paths.storageDir);
     this.events.onPhase("starting");
-    if (!(await this.checkServer(server, workspaceRoot))) {
+    const wheel = findShippedWheel(this.paths.extensionDir);
+    const search = await findServer(
+      serverCandidates(settings, environment?.quiver, workspaceRoot),
+      (candidate) => probeServer(candidate, { cwd: workspaceRoot }),
+    );
+    if (search.kind === "notFound") {
+      this.output.appendLine(`Looked for the server: ${search.tried.map((c) => c.command).join(", ")}`);
+      const canSetUp = wheel !== undefined && environment !== undefined && settings.serverPath.trim() === "";
+      await this.reportProblem(notFoundMessage(search.tried, { wheel, canSetUp }), canSetUp);
       return;
     }
+    if (search.kind === "broken") {
+      await this.reportProblem(
+        probeMessage(search.server, search.result, wheel) ?? search.result.kind,
+        this.canSetUpAgain(search.server, wheel),
+      );
+      return;
+    }
+    const server = search.server;
 
     const serverOptions: ServerOptions = {
       command: server.command,
@@ -187,7 +218,7 @@ export class QuiverClient implements vscode.Disposable {
     if (version.kind !== "ok") {
       this.client = undefined;
       await client.stop().catch(() => undefined);
-      await this.reportProblem(probeMessage(server, version) ?? version.kind);
+      await this.reportProblem(probeMessage(server, version, wheel) ?? version.kind, this.canSetUpAgain(server, wheel));
       return;
     }
     this.output.appendLine(`Quiver server ${version.version} (${server.command})`);
@@ -238,27 +269,84 @@ export class QuiverClient implements vscode.Disposable {
     }
   }
 
-  /** Runs `--version` to find the server; on failure tells the user what to fix and returns false. */
-  private async checkServer(server: ServerCommand, cwd: string | undefined): Promise<boolean> {
-    const message = probeMessage(server, await probeServer(server, { cwd }));
-    if (message === undefined) {
-      return true;
+  /**
+   * Sets up the extension's own environment (a venv in its global storage with the
+   * wheel the .vsix ships, dependencies from the package index; a minute or two),
+   * with a progress notification and pip's output in the output channel, then
+   * starts the server from it. Stops a running server first: the environment may be
+   * the one it runs from. Tells the user what failed and what to do.
+   */
+  async setUp(): Promise<void> {
+    if (this.settingUp) {
+      void vscode.window.showInformationMessage("Quiver: the server is being set up already; see its progress.");
+      return;
     }
-    await this.reportProblem(message);
-    return false;
+    const wheel = findShippedWheel(this.paths.extensionDir);
+    const storageDir = this.paths.storageDir;
+    if (wheel === undefined || storageDir === undefined) {
+      await this.reportProblem(
+        "Quiver: this copy of the extension ships no server to set up (it runs from its sources).\n" +
+          "Suggestion: run `make dist` in the Quiver checkout and install dist/quiver-<version>.vsix, or " +
+          "install the server with `make dist && pipx install dist/quiver_lsp-*-py3-none-any.whl` there.",
+      );
+      return;
+    }
+    const environment = privateEnvironment(storageDir);
+    const workspaceRoot = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const python = setupPython(vscode.workspace.getConfiguration("quiver").get<string>("pythonPath", ""), workspaceRoot);
+    this.settingUp = true;
+    try {
+      await this.stop();
+      this.events.onPhase("starting");
+      this.output.appendLine(`Setting up Quiver's server in ${environment.dir} with ${python}, from ${wheel}`);
+      const result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: "Quiver: setting up the server" },
+        (progress) =>
+          setUpServer({
+            python,
+            environment,
+            wheel,
+            report: {
+              step: (message) => {
+                progress.report({ message });
+                this.output.appendLine(`# ${message}`);
+              },
+              log: (line) => this.output.appendLine(line),
+            },
+          }),
+      );
+      this.output.appendLine(`Quiver's server ${result.version} is set up in ${environment.dir} (Python ${result.python}).`);
+    } catch (error) {
+      await this.reportProblem(
+        error instanceof SetupError
+          ? error.message
+          : `Quiver: setting up the server failed: ${String(error)}\nSuggestion: see Quiver: Show Output.`,
+      );
+      return;
+    } finally {
+      this.settingUp = false;
+    }
+    await this.start();
   }
 
-  /** Shows why the server cannot be used, with buttons to fix it, and marks it failed. */
-  private async reportProblem(message: string): Promise<void> {
+  /** Whether the set-up can replace this server: it is the extension's own, and a wheel is shipped. */
+  private canSetUpAgain(server: ServerCommand, wheel: string | undefined): boolean {
+    return server.source === "privateEnvironment" && wheel !== undefined;
+  }
+
+  /**
+   * Shows why the server cannot be used, with buttons to fix it (the set-up first
+   * when `offerSetUp`), and marks it failed. Resolves once the user answered.
+   */
+  private async reportProblem(message: string, offerSetUp = false): Promise<void> {
     this.output.appendLine(message);
     this.events.onPhase("failed", message.split("\n")[0]);
-    const choice = await vscode.window.showErrorMessage(
-      message,
-      "Open Settings",
-      "Show Output",
-      "Retry",
-    );
-    if (choice === "Open Settings") {
+    // Three buttons at most: a fourth makes VS Code cut every label short.
+    const buttons = offerSetUp ? [SET_UP_BUTTON, "Show Output", "Retry"] : ["Open Settings", "Show Output", "Retry"];
+    const choice = await vscode.window.showErrorMessage(message, ...buttons);
+    if (choice === SET_UP_BUTTON) {
+      void this.setUp();
+    } else if (choice === "Open Settings") {
       await vscode.commands.executeCommand("workbench.action.openSettings", "quiver.");
     } else if (choice === "Show Output") {
       this.output.show();

@@ -13,11 +13,16 @@ let quiver: QuiverClient | undefined;
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel("Quiver");
   const statusBar = new StatusBar();
-  const client = new QuiverClient(output, {
-    onPhase: (phase, failure) => statusBar.phase(phase, failure),
-    onStatus: (status) => statusBar.status(status),
-    onProgress: (token, value) => statusBar.progress(token, value),
-  });
+  const client = new QuiverClient(
+    output,
+    {
+      onPhase: (phase, failure) => statusBar.phase(phase, failure),
+      onStatus: (status) => statusBar.status(status),
+      onProgress: (token, value) => statusBar.progress(token, value),
+    },
+    // The wheel the .vsix ships is in <extension>/server; the own environment goes to global storage.
+    { extensionDir: context.extensionPath, storageDir: context.globalStorageUri.fsPath },
+  );
   quiver = client;
   context.subscriptions.push(output, statusBar, client);
 
@@ -74,6 +79,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   register("quiver.showOutput", () => output.show());
   register("quiver.restartServer", () => client.restart());
+  register("quiver.setUpServer", () => client.setUp());
 
   register("quiver.showStatus", async () => {
     const running = client.running();

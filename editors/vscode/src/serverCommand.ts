@@ -1,7 +1,9 @@
 /**
- * Which command starts the Quiver server, from the user's settings; whether
- * that command runs at all (the `--version` probe); and whether the version the
- * server names in its `initialize` answer is one this extension speaks to.
+ * Which commands may start the Quiver server, in the order they are tried (the
+ * user's settings, the extension's own environment, `quiver` on PATH); whether
+ * a command runs at all (the `--version` probe); whether the version the server
+ * names in its `initialize` answer is one this extension speaks to; and what to
+ * tell the user, with the exact command to run, when none can be used.
  * No `vscode` import.
  */
 import * as os from "node:os";
@@ -10,14 +12,24 @@ import * as path from "node:path";
 /** The oldest server that implements docs/protocol.md as this extension uses it. */
 export const MIN_SERVER_VERSION = "0.1.0";
 
+/** The oldest Python the server runs on (pyproject's `requires-python`). */
+export const MIN_PYTHON_VERSION = "3.11";
+
 export interface ServerSettings {
   /** `quiver.serverPath`: an executable; wins over everything else. */
   serverPath?: string;
-  /** `quiver.pythonPath`: an interpreter with Quiver installed. */
+  /**
+   * `quiver.pythonPath`: an interpreter; tried as `python -m quiver` when set, and the
+   * Python the set-up creates the extension's own environment with.
+   */
   pythonPath?: string;
 }
 
-export type ServerSource = "serverPath" | "pythonPath" | "PATH";
+/**
+ * Where a command came from: a setting, the environment the extension set up in its
+ * global storage (`serverSetup.ts`), or `quiver` on PATH.
+ */
+export type ServerSource = "serverPath" | "pythonPath" | "privateEnvironment" | "PATH";
 
 export interface ServerCommand {
   command: string;
@@ -48,24 +60,48 @@ export function expandPath(value: string, workspaceRoot: string | undefined): st
   return expanded;
 }
 
-/** The command to run: `serverPath`, else `pythonPath -m quiver`, else `quiver` on PATH. */
+/**
+ * The commands to try, in order, until one runs (`findServer` in serverProbe.ts):
+ * `quiver.serverPath` alone when it is set (the user named the server: nothing
+ * else is tried); else `quiver.pythonPath -m quiver` when that is set, the
+ * extension's own environment (`privateQuiver`, when there is a storage folder),
+ * and `quiver` on PATH.
+ */
+export function serverCandidates(
+  settings: ServerSettings,
+  privateQuiver: string | undefined,
+  workspaceRoot?: string,
+): ServerCommand[] {
+  const serverPath = settings.serverPath?.trim() ?? "";
+  if (serverPath !== "") {
+    return [{ command: expandPath(serverPath, workspaceRoot), prefixArgs: [], source: "serverPath" }];
+  }
+  const candidates: ServerCommand[] = [];
+  const pythonPath = settings.pythonPath?.trim() ?? "";
+  if (pythonPath !== "") {
+    candidates.push({
+      command: expandPath(pythonPath, workspaceRoot),
+      prefixArgs: ["-m", "quiver"],
+      source: "pythonPath",
+    });
+  }
+  if (privateQuiver !== undefined) {
+    candidates.push({ command: privateQuiver, prefixArgs: [], source: "privateEnvironment" });
+  }
+  candidates.push({ command: "quiver", prefixArgs: [], source: "PATH" });
+  return candidates;
+}
+
+/** The first command `serverCandidates` would try, without an environment of the extension's own. */
 export function resolveServerCommand(
   settings: ServerSettings,
   workspaceRoot?: string,
 ): ServerCommand {
-  const serverPath = settings.serverPath?.trim() ?? "";
-  if (serverPath !== "") {
-    return { command: expandPath(serverPath, workspaceRoot), prefixArgs: [], source: "serverPath" };
+  const [first] = serverCandidates(settings, undefined, workspaceRoot);
+  if (first === undefined) {
+    throw new Error("serverCandidates always names `quiver` on PATH");
   }
-  const pythonPath = settings.pythonPath?.trim() ?? "";
-  if (pythonPath !== "") {
-    return {
-      command: expandPath(pythonPath, workspaceRoot),
-      prefixArgs: ["-m", "quiver"],
-      source: "pythonPath",
-    };
-  }
-  return { command: "quiver", prefixArgs: [], source: "PATH" };
+  return first;
 }
 
 /** Arguments that start the language server over stdio. */
@@ -166,39 +202,123 @@ export function checkServerVersion(serverInfo: { name: string; version?: string 
   return { kind: "ok", version };
 }
 
-const INSTALL_HINT =
-  "install it with `pip install quiver-lsp` (or `make setup` in a Quiver checkout, then point " +
-  "`quiver.serverPath` at `.venv/bin/quiver`)";
+/** The button that starts the set-up of the extension's own environment. */
+export const SET_UP_BUTTON = "Set Up Quiver's Server";
+
+/** A word a POSIX shell takes as it is; anything else is single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w./~:@%+=,-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The command a user runs to install the server themselves: pipx with the wheel this
+ * extension ships (`--force` to replace an older one), or, when it ships none (run
+ * from a checkout), `make dist` first.
+ */
+export function installCommand(wheel: string | undefined, options: { upgrade?: boolean } = {}): string {
+  const force = options.upgrade === true ? "--force " : "";
+  if (wheel === undefined) {
+    return `make dist && pipx install ${force}dist/quiver_lsp-*-py3-none-any.whl`;
+  }
+  return `pipx install ${force}${shellWord(wheel)}`;
+}
+
+/** "`pipx install W`", or the checkout's command with where to run it. */
+function installPhrase(wheel: string | undefined, options: { upgrade?: boolean } = {}): string {
+  const command = `\`${installCommand(wheel, options)}\``;
+  return wheel === undefined ? `${command} in a Quiver checkout` : command;
+}
+
+/**
+ * Where a command was looked for, for "tried ..." lists. The extension's own
+ * environment is named without its long path (the toast must stay short; the
+ * output channel has the path).
+ */
+function placeName(server: ServerCommand): string {
+  switch (server.source) {
+    case "serverPath":
+      return `quiver.serverPath (${server.command})`;
+    case "pythonPath":
+      return `quiver.pythonPath (${server.command} -m quiver)`;
+    case "privateEnvironment":
+      return "the extension's own environment";
+    case "PATH":
+      return "`quiver` on PATH";
+  }
+}
+
+/** The server as the subject of a sentence: "the server <this> is version ...". */
+function serverName(server: ServerCommand): string {
+  return server.source === "privateEnvironment" ? `in ${placeName(server)} (${server.command})` : placeName(server);
+}
+
+/** "a", "a and b", "a, b and c". */
+function listed(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+export interface InstallAdvice {
+  /** The wheel the extension ships (`<extension>/server/quiver_lsp-*.whl`), if any. */
+  wheel?: string;
+  /** Whether the extension can set up an environment of its own (a wheel and a storage folder). */
+  canSetUp: boolean;
+}
+
+/**
+ * The notification text when no command in `tried` runs Quiver: every place that was
+ * tried, then a `Suggestion:` with the exact command to run, and the set-up button
+ * when the extension can set the server up itself.
+ */
+export function notFoundMessage(tried: readonly ServerCommand[], advice: InstallAdvice): string {
+  const first = `Quiver: the language server was not found (tried ${listed(tried.map(placeName))}).`;
+  const install = installPhrase(advice.wheel);
+  let suggestion: string;
+  if (tried.some((server) => server.source === "serverPath")) {
+    suggestion =
+      `install it with ${install}, or clear quiver.serverPath so that the extension ` +
+      "finds `quiver` on PATH or sets up its own.";
+  } else if (advice.canSetUp) {
+    suggestion =
+      `click ${SET_UP_BUTTON} to install it for this extension (Python ${MIN_PYTHON_VERSION}+; ` +
+      `a minute or two), or run ${install} and click Retry.`;
+  } else {
+    suggestion = `install it with ${install}, then click Retry; or set quiver.serverPath / quiver.pythonPath.`;
+  }
+  return `${first}\nSuggestion: ${suggestion}`;
+}
 
 /**
  * The notification text for a probe or a version check that failed: what went
- * wrong and a `Suggestion:` that says how to fix it. Undefined when it passed.
+ * wrong and a `Suggestion:` that says how to fix it, with the exact command to
+ * run (`wheel`: the one the extension ships). A server in the extension's own
+ * environment that is too old or broken is set up again with the set-up button.
+ * Undefined when it passed.
  */
-export function probeMessage(server: ServerCommand, result: ProbeResult | VersionCheck): string | undefined {
-  const where =
-    server.source === "serverPath"
-      ? `quiver.serverPath (${server.command})`
-      : server.source === "pythonPath"
-        ? `quiver.pythonPath (${server.command} -m quiver)`
-        : "`quiver` on PATH";
+export function probeMessage(
+  server: ServerCommand,
+  result: ProbeResult | VersionCheck,
+  wheel?: string,
+): string | undefined {
+  const setUpAgain =
+    server.source === "privateEnvironment" && wheel !== undefined
+      ? `click ${SET_UP_BUTTON} to install the server this extension ships again.`
+      : undefined;
   switch (result.kind) {
     case "ok":
       return undefined;
     case "missing":
-      return (
-        `Quiver: the language server was not found (tried ${where}).\n` +
-        `Suggestion: ${INSTALL_HINT}, or set quiver.serverPath / quiver.pythonPath.`
-      );
+      return notFoundMessage([server], { wheel, canSetUp: false });
     case "tooOld":
       return (
-        `Quiver: the server ${where} is version ${result.version}; this extension needs ` +
-        `${MIN_SERVER_VERSION} or newer.\nSuggestion: upgrade it with ` +
-        "`pip install --upgrade quiver-lsp`, or point quiver.serverPath at a newer one."
+        `Quiver: the server ${serverName(server)} is version ${result.version}; this extension needs ` +
+        `${MIN_SERVER_VERSION} or newer.\nSuggestion: ` +
+        (setUpAgain ??
+          `upgrade it with ${installPhrase(wheel, { upgrade: true })}, or point quiver.serverPath at a newer one.`)
       );
     case "broken":
       return (
-        `Quiver: the server ${where} did not start: ${result.detail}\n` +
-        "Suggestion: run it by hand with `--version` to see the error, or reinstall Quiver."
+        `Quiver: the server ${serverName(server)} did not start: ${result.detail}\nSuggestion: ` +
+        (setUpAgain ?? "run it by hand with `--version` to see the error, or reinstall Quiver.")
       );
   }
 }

@@ -39,3 +39,32 @@ export function probeServer(
     );
   });
 }
+
+/** What looking through the candidates found. */
+export type ServerSearch =
+  | { kind: "found"; server: ServerCommand }
+  /** No candidate runs Quiver; `tried` lists them all, in order. */
+  | { kind: "notFound"; tried: ServerCommand[] }
+  /** A candidate exists but fails: the search stops there, so the user sees why. */
+  | { kind: "broken"; server: ServerCommand; result: ProbeResult };
+
+/**
+ * Probes `candidates` in order (see `serverCandidates`) and answers the first that
+ * runs; a missing one (no executable, an interpreter without Quiver) passes to the
+ * next, a broken one stops the search. Costs one process start per candidate tried.
+ */
+export async function findServer(
+  candidates: readonly ServerCommand[],
+  probe: (server: ServerCommand) => Promise<ProbeResult> = (server) => probeServer(server),
+): Promise<ServerSearch> {
+  for (const server of candidates) {
+    const result = await probe(server);
+    if (result.kind === "ok") {
+      return { kind: "found", server };
+    }
+    if (result.kind === "broken") {
+      return { kind: "broken", server, result };
+    }
+  }
+  return { kind: "notFound", tried: [...candidates] };
+}

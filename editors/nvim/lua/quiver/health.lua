@@ -1,5 +1,6 @@
----:checkhealth quiver — the server binary and its version, the cache
----directory, and the index state of every running Quiver server.
+---:checkhealth quiver — the server binary and its version (or the exact command
+---that installs it), the cache directory, and the index state of every running
+---Quiver server.
 local config = require("quiver.config")
 local protocol = require("quiver.protocol")
 local util = require("quiver.util")
@@ -31,10 +32,11 @@ local function check_server(opts)
   local cmd = util.server_cmd(opts)
   health.info("Server command: " .. table.concat(cmd, " "))
   local executable = vim.fn.exepath(cmd[1])
+  local root = util.checkout_root()
   if executable == "" then
     health.error(("`%s` was not found."):format(cmd[1]), {
-      "Install Quiver: `pip install quiver-lsp` (or `make setup` in a Quiver checkout).",
-      "Or point setup() at it: `cmd`, `server_path` or `python_path`.",
+      "Install the server: " .. util.install_hint(root) .. " (pipx puts `quiver` on PATH, in ~/.local/bin).",
+      "Or point setup() at one: `cmd`, `server_path` or `python_path`.",
     })
     return
   end
@@ -56,7 +58,7 @@ local function check_server(opts)
   if util.compare_versions(version, protocol.min_server_version) < 0 then
     health.error(
       ("Quiver %s is too old; this plugin needs %s or newer."):format(version, protocol.min_server_version),
-      { "Upgrade: `pip install --upgrade quiver-lsp`." }
+      { "Upgrade: " .. util.install_hint(root, true) .. "." }
     )
   else
     health.ok("Quiver " .. version)
@@ -68,7 +70,7 @@ local function check_server(opts)
   if serve_code == 0 then
     health.ok("`serve` is available")
   else
-    health.error("This Quiver has no working `serve` command.", { "Upgrade: `pip install --upgrade quiver-lsp`." })
+    health.error("This Quiver has no working `serve` command.", { "Upgrade: " .. util.install_hint(root, true) .. "." })
   end
 end
 

@@ -131,8 +131,8 @@ local function report_early_exit(cmd, code, client_id)
     notify_once(
       "exit:" .. table.concat(cmd, " "),
       ("Quiver: `%s` exited with code %d before it started.\nSuggestion: install Quiver with "
-        .. "`pip install quiver-lsp`, or set cmd / server_path / python_path in setup(); "
-        .. ":checkhealth quiver shows the error."):format(table.concat(cmd, " "), code),
+        .. "%s, or set cmd / server_path / python_path in setup(); "
+        .. ":checkhealth quiver shows the error."):format(table.concat(cmd, " "), code, util.install_hint(util.checkout_root())),
       vim.log.levels.ERROR
     )
   end)
@@ -170,8 +170,8 @@ function M.start(bufnr)
   if vim.fn.executable(cmd[1]) ~= 1 then
     notify_once(
       "missing:" .. cmd[1],
-      ("Quiver: the server `%s` was not found.\nSuggestion: install it with `pip install quiver-lsp` "
-        .. "(or `make setup` in a Quiver checkout), or set cmd / server_path / python_path in setup()."):format(cmd[1]),
+      ("Quiver: the server `%s` was not found.\nSuggestion: install it with %s, "
+        .. "or set cmd / server_path / python_path in setup()."):format(cmd[1], util.install_hint(util.checkout_root())),
       vim.log.levels.ERROR
     )
     return nil

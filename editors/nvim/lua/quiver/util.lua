@@ -257,6 +257,60 @@ function M.server_cmd(opts)
   return { "quiver", "serve", "--stdio" }
 end
 
+---A word a POSIX shell takes as it is, else single-quoted.
+local function shell_word(word)
+  if word:match("^[%w%./_~:@%%+=,-]+$") then
+    return word
+  end
+  return vim.fn.shellescape(word)
+end
+
+---The Quiver checkout this plugin runs from (it is `editors/nvim` there): the folder
+---four levels above `plugin_file` (default: this file) whose pyproject.toml names
+---quiver-lsp; nil when the plugin was copied elsewhere.
+---@param plugin_file? string `.../editors/nvim/lua/quiver/util.lua`
+---@return string|nil root
+function M.checkout_root(plugin_file)
+  plugin_file = plugin_file or debug.getinfo(1, "S").source:sub(2)
+  local root = vim.fn.fnamemodify(plugin_file, ":p:h:h:h:h:h")
+  local ok, lines = pcall(vim.fn.readfile, root .. "/pyproject.toml", "", 40)
+  if ok and vim.tbl_contains(lines, 'name = "quiver-lsp"') then
+    return vim.fs.normalize(root)
+  end
+  return nil
+end
+
+---The shell command that installs the server (`upgrade`: over an older one): pipx
+---with the wheel `make dist` built in the checkout `root`, else `make dist` there
+---first, else (no checkout known) the command to run in one.
+---@param root? string a Quiver checkout (`checkout_root()`)
+---@param upgrade? boolean
+---@return string
+function M.install_command(root, upgrade)
+  local force = upgrade and "--force " or ""
+  local wheel_glob = "dist/quiver_lsp-*-py3-none-any.whl"
+  if root == nil then
+    return ("make dist && pipx install %s%s"):format(force, wheel_glob)
+  end
+  local wheels = vim.fn.glob(root .. "/" .. wheel_glob, false, true)
+  table.sort(wheels, function(a, b)
+    return M.compare_versions(M.parse_version(vim.fs.basename(a)) or "0", M.parse_version(vim.fs.basename(b)) or "0") < 0
+  end)
+  if #wheels > 0 then
+    return ("pipx install %s%s"):format(force, shell_word(wheels[#wheels]))
+  end
+  return ("cd %s && make dist && pipx install %s%s"):format(shell_word(root), force, wheel_glob)
+end
+
+---`install_command` in backquotes, for a message; says where to run it when no checkout is known.
+---@param root? string
+---@param upgrade? boolean
+---@return string
+function M.install_hint(root, upgrade)
+  local hint = "`" .. M.install_command(root, upgrade) .. "`"
+  return root == nil and hint .. " in a Quiver checkout" or hint
+end
+
 ---The command that prints the server's version: the server command with
 ---`serve ...` replaced by `--version`; nil when there is no `serve` word.
 ---@param cmd string[]
@@ -283,13 +337,13 @@ function M.server_version_problem(server_info, min_version)
   local version = M.parse_version(server_info and server_info.version or "")
   if version == nil then
     return ("Quiver: the server named no version in its initialize answer (serverInfo: %s).\n"
-      .. "Suggestion: install Quiver with `pip install quiver-lsp`, "
-      .. "or set cmd / server_path / python_path in setup()."):format(vim.inspect(server_info)),
+      .. "Suggestion: install Quiver with %s, "
+      .. "or set cmd / server_path / python_path in setup()."):format(vim.inspect(server_info), M.install_hint(M.checkout_root())),
       vim.log.levels.ERROR
   end
   if M.compare_versions(version, min_version) < 0 then
     return ("Quiver: the server is version %s; this plugin needs %s or newer.\n"
-      .. "Suggestion: upgrade it with `pip install --upgrade quiver-lsp`."):format(version, min_version),
+      .. "Suggestion: upgrade it with %s."):format(version, min_version, M.install_hint(M.checkout_root(), true)),
       vim.log.levels.WARN
   end
   return nil, nil

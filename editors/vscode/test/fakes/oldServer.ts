@@ -1,6 +1,7 @@
 /**
  * A fake `quiver` that is too old, for the tests of the extension's "too old"
- * error in the fake host (test/integration) and in real VS Code (test/realhost).
+ * error in the fake host (test/integration) and in real VS Code (test/realhost);
+ * with a current version, the server the fake set-up installs (../fakes/fakePython.ts).
  * Plain Node only: the realhost suite loads it inside VS Code's extension host.
  */
 import * as fs from "node:fs";
@@ -10,17 +11,18 @@ import * as path from "node:path";
 export const OLD_SERVER_VERSION = "0.0.9";
 
 /**
- * The fake's source: prints `quiver 0.0.9` for `--version` (the probe that finds a
- * working executable); otherwise speaks just enough LSP on stdio to answer
- * `initialize` with `serverInfo.version` 0.0.9 (where the extension learns the
- * version) and `shutdown`, and to exit on `exit`. Appends each method it gets to
- * `log`, one a line ("response" for answers to its own requests, which it sends none of).
+ * The fake's source: prints `quiver 0.0.9` (or `version`) for `--version` (the probe
+ * that finds a working executable); otherwise speaks just enough LSP on stdio to
+ * answer `initialize` with that `serverInfo.version` (where the extension learns the
+ * version) and `shutdown`, to refuse every other request (MethodNotFound), and to
+ * exit on `exit`. Appends each method it gets to `log`, one a line ("response" for
+ * answers to its own requests, which it sends none of).
  */
-export function oldServerScript(log: string): string {
+export function oldServerScript(log: string, version: string = OLD_SERVER_VERSION): string {
   return String.raw`#!${process.execPath}
 const fs = require("node:fs");
 if (process.argv.includes("--version")) {
-  console.log("quiver ${OLD_SERVER_VERSION}");
+  console.log("quiver ${version}");
   process.exit(0);
 }
 const send = (message) => {
@@ -40,21 +42,26 @@ process.stdin.on("data", (chunk) => {
     buffer = buffer.subarray(end + 4 + length);
     fs.appendFileSync(${JSON.stringify(log)}, (message.method ?? "response") + "\n");
     if (message.method === "initialize") {
-      send({ id: message.id, result: { capabilities: {}, serverInfo: { name: "quiver", version: "${OLD_SERVER_VERSION}" } } });
+      send({ id: message.id, result: { capabilities: {}, serverInfo: { name: "quiver", version: "${version}" } } });
     } else if (message.method === "shutdown") {
       send({ id: message.id, result: null });
     } else if (message.method === "exit") {
       process.exit(0);
+    } else if (message.id !== undefined && message.method !== undefined) {
+      send({ id: message.id, error: { code: -32601, message: "not supported by the fake" } });
     }
   }
 });
 `;
 }
 
-/** Writes the fake as the executable `file` (its folder created); `log` gets the methods it receives. */
-export function writeOldServer(file: string, log: string): void {
+/**
+ * Writes the fake as the executable `file` (its folder created); `log` gets the
+ * methods it receives; `version` is the one it names (default: too old).
+ */
+export function writeOldServer(file: string, log: string, version: string = OLD_SERVER_VERSION): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, oldServerScript(log), { mode: 0o755 });
+  fs.writeFileSync(file, oldServerScript(log, version), { mode: 0o755 });
 }
 
 /** The LSP methods the fake received so far, in order (none before it started). */

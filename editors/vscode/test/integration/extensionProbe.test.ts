@@ -3,8 +3,10 @@
  * not VS Code), when the server cannot be used: the notification with its fix
  * (from the `--version` probe that finds the server, or from the version its
  * `initialize` answer names), the buttons' actions, the status bar, and the
- * commands saying the server is not running. Needs no Quiver server: the
- * "servers" here are missing, or a fake whose `initialize` names an old version.
+ * commands saying the server is not running; and, with no server anywhere, the
+ * offer to set one up, accepted: the set-up (with ../fakes/fakePython.ts for
+ * python3, offline) and the start of the server it installed. Needs no Quiver
+ * server: the "servers" here are missing, or a fake whose `initialize` names a version.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -14,7 +16,8 @@ import { after, before, describe, it } from "node:test";
 import { FakeVscode, ThemeColor, type FakeStatusBarItem } from "./fakeVscode";
 import { loadExtension, readManifest, type ExtensionModule } from "./extensionHost";
 import { eventually } from "./quiverServer";
-import { receivedMethods, writeOldServer } from "../fakes/oldServer";
+import { fakePythonCalls, writeFakePython } from "../fakes/fakePython";
+import { oldServerScript, receivedMethods, writeOldServer } from "../fakes/oldServer";
 
 const TIMEOUT_MS = 15_000;
 
@@ -23,12 +26,25 @@ describe("the extension's bundle on a fake vscode module, with no usable server"
   let fake: FakeVscode;
   let extension: ExtensionModule;
   let context: ReturnType<FakeVscode["extensionContext"]> | undefined;
+  let wheel: string;
+  let storage: string;
   const originalPath = process.env.PATH;
 
   before(async () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), "quiver-vscode-probe-"));
     fs.mkdirSync(path.join(scratch, "workspace"));
-    fake = new FakeVscode({ manifest: readManifest(), folders: [path.join(scratch, "workspace")] });
+    // An installed extension: the wheel `make dist` puts in the .vsix, and a storage folder.
+    const extensionPath = path.join(scratch, "extension");
+    wheel = path.join(extensionPath, "server", "quiver_lsp-0.1.0-py3-none-any.whl");
+    fs.mkdirSync(path.dirname(wheel), { recursive: true });
+    fs.writeFileSync(wheel, "");
+    storage = path.join(scratch, "global-storage");
+    fake = new FakeVscode({
+      manifest: readManifest(),
+      folders: [path.join(scratch, "workspace")],
+      extensionPath,
+      globalStorage: storage,
+    });
     extension = await loadExtension(fake);
   });
 
@@ -47,16 +63,19 @@ describe("the extension's bundle on a fake vscode module, with no usable server"
     context = undefined;
   }
 
-  async function activate(): Promise<FakeStatusBarItem> {
+  /** Activates the extension again; waits for the status bar's error unless `waitForError` is false. */
+  async function activate(waitForError = true): Promise<FakeStatusBarItem> {
     await stop();
     fake.clearRecords();
     context = fake.extensionContext();
     extension.activate(context);
     const item = fake.statusBarItems[0];
     assert.ok(item !== undefined, "no status bar item");
-    await eventually("the status bar to show the failure", TIMEOUT_MS, () =>
-      Promise.resolve(item.text === "$(error) Quiver" ? true : undefined),
-    );
+    if (waitForError) {
+      await eventually("the status bar to show the failure", TIMEOUT_MS, () =>
+        Promise.resolve(item.text === "$(error) Quiver" ? true : undefined),
+      );
+    }
     return item;
   }
 
@@ -72,8 +91,8 @@ describe("the extension's bundle on a fake vscode module, with no usable server"
       error.message.split("\n")[0],
       `Quiver: the language server was not found (tried quiver.serverPath (${missing})).`,
     );
-    assert.match(error.message, /\nSuggestion: install it with `pip install quiver-lsp`/);
-    assert.deepEqual(error.items, ["Open Settings", "Show Output", "Retry"]);
+    assert.ok(error.message.includes(`\nSuggestion: install it with \`pipx install ${wheel}\``), error.message);
+    assert.deepEqual(error.items, ["Open Settings", "Show Output", "Retry"], "no set-up: quiver.serverPath wins over it");
     await eventually("Open Settings to run", TIMEOUT_MS, () =>
       Promise.resolve(fake.executedCommands.find((c) => c.command === "workbench.action.openSettings")),
     );
@@ -109,7 +128,7 @@ describe("the extension's bundle on a fake vscode module, with no usable server"
       error.message.split("\n")[0],
       "Quiver: the server `quiver` on PATH is version 0.0.9; this extension needs 0.1.0 or newer.",
     );
-    assert.match(error.message, /\nSuggestion: upgrade it with `pip install --upgrade quiver-lsp`/);
+    assert.ok(error.message.includes(`\nSuggestion: upgrade it with \`pipx install --force ${wheel}\``), error.message);
     await eventually("the output channel to be shown", TIMEOUT_MS, () =>
       Promise.resolve((fake.outputChannels[0]?.shown ?? 0) > 0 ? true : undefined),
     );
@@ -122,6 +141,59 @@ describe("the extension's bundle on a fake vscode module, with no usable server"
       methods().filter((method) => ["initialize", "shutdown", "exit"].includes(method)),
       ["initialize", "shutdown", "exit"],
     );
+  });
+
+  it("no server anywhere: offers the set-up with the exact command; accepted, it makes the own environment with python3 and starts its server", async () => {
+    // PATH: a fake python3 and the shell tools it uses; no quiver anywhere.
+    const bin = path.join(scratch, "bin-set-up");
+    writeFakePython(path.join(bin, "python3"));
+    const calls = path.join(scratch, "python-calls.log");
+    const received = path.join(scratch, "installed-server.log");
+    const server = path.join(scratch, "installed-server.js");
+    fs.writeFileSync(server, oldServerScript(received, "0.1.0"), { mode: 0o755 });
+    process.env.PATH = [bin, "/usr/bin", "/bin"].join(path.delimiter);
+    Object.assign(process.env, { FAKE_LOG: calls, FAKE_PYTHON_VERSION: "3.12.1", FAKE_SERVER: server });
+    fake.updateSetting("quiver.serverPath", "");
+    fake.answerMessage = (message) => (message.items.includes("Set Up Quiver's Server") ? "Set Up Quiver's Server" : undefined);
+    const item = await activate(false);
+    const offer = await eventually("the offer", TIMEOUT_MS, () => Promise.resolve(fake.messages[0]));
+    const environment = path.join(storage, "venv");
+    assert.equal(
+      offer.message.split("\n")[0],
+      "Quiver: the language server was not found (tried the extension's own environment and `quiver` on PATH).",
+    );
+    assert.ok(offer.message.includes(`or run \`pipx install ${wheel}\` and click Retry.`), offer.message);
+    assert.deepEqual(offer.items, ["Set Up Quiver's Server", "Show Output", "Retry"]);
+    assert.ok(
+      fake.outputChannels[0]?.contents().includes(`Looked for the server: ${environment}/bin/quiver, quiver`),
+      "the output channel names the paths tried",
+    );
+
+    // Accepted: the set-up runs with its progress, then the server starts from the environment.
+    await eventually("the installed server to answer initialize", TIMEOUT_MS, () =>
+      Promise.resolve(receivedMethods(received).includes("initialized") ? true : undefined),
+    );
+    const running = `Quiver server 0.1.0 (${environment}/bin/quiver)`;
+    await eventually("the client to run the installed server", TIMEOUT_MS, () =>
+      Promise.resolve(fake.outputChannels[0]?.contents().includes(running) === true ? true : undefined),
+    );
+    assert.notEqual(item.text, "$(error) Quiver");
+    assert.deepEqual(
+      fakePythonCalls(calls).map((call) => call.replace(/ -c .*/, " -c …")),
+      [
+        `${path.join(bin, "python3")} -c …`,
+        `${path.join(bin, "python3")} -m venv ${environment}`,
+        `${environment}/bin/python -m pip install --disable-pip-version-check --no-input ${wheel}`,
+      ],
+    );
+    const progress = fake.progress.find((p) => p.title === "Quiver: setting up the server");
+    assert.ok(progress !== undefined, JSON.stringify(fake.progress));
+    assert.equal(progress.messages.length, 4, JSON.stringify(progress.messages));
+    const log = fake.outputChannels[0]?.contents() ?? "";
+    assert.ok(log.includes("Successfully installed quiver-lsp-0.1.0"), "pip's output is in the output channel");
+    assert.ok(log.includes(`Quiver's server 0.1.0 is set up in ${environment} (Python 3.12.1).`), log);
+    assert.ok(log.includes(`Starting ${environment}/bin/quiver serve --stdio`), log);
+    assert.equal(fake.messages.filter((m) => m.level === "error").length, 1, JSON.stringify(fake.messages));
   });
 
   it("the bundle used only what the fake provides", () => {

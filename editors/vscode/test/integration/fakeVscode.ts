@@ -28,6 +28,7 @@
  * No `vscode` import: this file is what `require("vscode")` returns.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -556,6 +557,10 @@ export interface FakeOptions {
   folders: string[];
   /** Settings over the manifest's defaults, by full key (`quiver.serverPath`). */
   settings?: Record<string, unknown>;
+  /** `context.extensionPath` (default: editors/vscode). */
+  extensionPath?: string;
+  /** `context.globalStorageUri`'s folder (default: one in the OS temp folder, never created here). */
+  globalStorage?: string;
 }
 
 /** The fake `vscode` module and the record of what was done with it. */
@@ -566,7 +571,8 @@ export class FakeVscode {
   readonly messages: ShownMessage[] = [];
   readonly statusBarMessages: string[] = [];
   readonly shownDocuments: { uri: string; options?: { preview?: boolean; preserveFocus?: boolean; selection?: Range } }[] = [];
-  readonly progress: { title?: string; location: unknown }[] = [];
+  /** Each withProgress: its title, and the messages it reported, in order. */
+  readonly progress: { title?: string; location: unknown; messages: string[] }[] = [];
   readonly commands = new Map<string, (...args: unknown[]) => unknown>();
   readonly executedCommands: { command: string; args: unknown[] }[] = [];
   readonly workspaceSymbolProviders: {
@@ -583,7 +589,13 @@ export class FakeVscode {
   private readonly configurationChanged = new EventEmitter<{ affectsConfiguration(section: string): boolean }>();
   readonly api: Record<string, unknown>;
 
+  private readonly extensionPath: string;
+  private readonly globalStorage: string;
+
   constructor(options: FakeOptions) {
+    // Compiled to out/test/integration: editors/vscode is three levels up.
+    this.extensionPath = options.extensionPath ?? path.resolve(__dirname, "..", "..", "..");
+    this.globalStorage = options.globalStorage ?? path.join(os.tmpdir(), `quiver-fake-global-storage-${process.pid}`);
     for (const [key, spec] of Object.entries(options.manifest.contributes.configuration.properties)) {
       this.settings.set(key, spec.default);
     }
@@ -623,9 +635,21 @@ export class FakeVscode {
     return editor;
   }
 
-  /** A fake ExtensionContext: subscriptions and an in-memory workspaceState. */
-  extensionContext(): { subscriptions: { dispose(): unknown }[]; workspaceState: Memento; globalState: Memento } {
-    return { subscriptions: [], workspaceState: new Memento(), globalState: new Memento() };
+  /** A fake ExtensionContext: subscriptions, in-memory states, where the extension is and may store files. */
+  extensionContext(): {
+    subscriptions: { dispose(): unknown }[];
+    workspaceState: Memento;
+    globalState: Memento;
+    extensionPath: string;
+    globalStorageUri: Uri;
+  } {
+    return {
+      subscriptions: [],
+      workspaceState: new Memento(),
+      globalState: new Memento(),
+      extensionPath: this.extensionPath,
+      globalStorageUri: Uri.file(this.globalStorage),
+    };
   }
 
   private configuration(section: string | undefined): Record<string, unknown> {
@@ -720,8 +744,14 @@ export class FakeVscode {
         options: { location: unknown; title?: string },
         task: (progress: { report(value: unknown): void }, token: CancellationToken) => PromiseLike<R>,
       ) => {
-        this.progress.push({ title: options.title, location: options.location });
-        return task({ report: () => undefined }, new CancellationTokenSource().token);
+        const shown = { title: options.title, location: options.location, messages: [] as string[] };
+        this.progress.push(shown);
+        const report = (value: { message?: string }): void => {
+          if (value.message !== undefined) {
+            shown.messages.push(value.message);
+          }
+        };
+        return task({ report }, new CancellationTokenSource().token);
       },
       get activeTextEditor() {
         return fake.activeTextEditor;

@@ -11,6 +11,12 @@
  *   npm run compile && npm run bundle
  *   node out/test/realhost/driver.js --quiver PATH --work DIR [--screenshots DIR]
  *
+ * With --vsix FILE --scenario path|set-up it runs an installed .vsix instead
+ * (`code-server --install-extension FILE`; no extension under development, no suite
+ * inside VS Code): the driver itself runs the scenario's checks through the UI
+ * (./installed.ts), with the server the extension finds on its own (--quiver is then
+ * not needed and, when given, is still the user's quiver.serverPath).
+ *
  * --work is an empty scratch folder (HOME, VS Code's user data, the workspace, logs);
  * screenshots go to --screenshots (default WORK/screenshots). Every wait has a limit
  * and the whole run stops after --timeout-s (default 240). Nothing is meant to leave
@@ -18,12 +24,13 @@
  * networking off), and tests/editors/test_vscode_real.py also runs this in a network
  * namespace with only loopback where the machine allows it. ./README.md has the pitfalls.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { runScenario } from "./installed";
 import { quickInputClosed, readNotification, readQuickInput, readStatusBar, recordStatusBar, screenshotClip } from "./page";
 import { CONFIG_ENV, REQUEST_PREFIX, type HostConfig, type UiActions, type UiAnswer, type UiRequest } from "./protocol";
 
@@ -60,7 +67,12 @@ const USER_SETTINGS = {
 };
 
 interface Options {
-  quiver: string;
+  /** The user's quiver.serverPath; undefined: none (a scenario of an installed .vsix). */
+  quiver: string | undefined;
+  /** A .vsix to install and run instead of the extension under development. */
+  vsix: string | undefined;
+  /** "suite" (./suite inside VS Code) or a scenario of ./installed.ts (needs --vsix). */
+  scenario: string;
   work: string;
   screenshots: string;
   codeServer: string;
@@ -72,6 +84,8 @@ function readOptions(): Options {
   const { values } = parseArgs({
     options: {
       quiver: { type: "string" },
+      vsix: { type: "string" },
+      scenario: { type: "string" },
       work: { type: "string" },
       screenshots: { type: "string" },
       "code-server": { type: "string" },
@@ -79,12 +93,18 @@ function readOptions(): Options {
       "timeout-s": { type: "string" },
     },
   });
-  if (values.quiver === undefined || values.work === undefined) {
-    throw new Error("usage: driver.js --quiver PATH --work DIR [--screenshots DIR] [--timeout-s N]");
+  const scenario = values.scenario ?? "suite";
+  const usage =
+    "usage: driver.js --quiver PATH --work DIR [--screenshots DIR] [--timeout-s N]\n" +
+    "       driver.js --vsix FILE --scenario NAME --work DIR [--quiver PATH] [--screenshots DIR] [--timeout-s N]";
+  if (values.work === undefined || (scenario === "suite" ? values.quiver === undefined : values.vsix === undefined)) {
+    throw new Error(usage);
   }
   const work = path.resolve(values.work);
   return {
-    quiver: path.resolve(values.quiver),
+    quiver: values.quiver === undefined ? undefined : path.resolve(values.quiver),
+    vsix: values.vsix === undefined ? undefined : path.resolve(values.vsix),
+    scenario,
     work,
     screenshots: path.resolve(values.screenshots ?? path.join(work, "screenshots")),
     codeServer:
@@ -159,14 +179,15 @@ function prepare(options: Options): { env: NodeJS.ProcessEnv; config: HostConfig
   fs.mkdirSync(options.screenshots, { recursive: true });
   fs.cpSync(WORKSPACE_SOURCE, dirs.workspace, { recursive: true });
   fs.mkdirSync(path.join(dirs.userData, "User"), { recursive: true });
+  const serverPath = options.quiver === undefined ? {} : { "quiver.serverPath": options.quiver };
   fs.writeFileSync(
     path.join(dirs.userData, "User", "settings.json"),
-    JSON.stringify({ ...USER_SETTINGS, "quiver.serverPath": options.quiver }, null, 2),
+    JSON.stringify({ ...USER_SETTINGS, ...serverPath }, null, 2),
   );
   const config: HostConfig = {
     workspace: dirs.workspace,
     channel: dirs.channel,
-    quiver: options.quiver,
+    quiver: options.quiver ?? "",
     scratch: dirs.scratch,
   };
   const env: NodeJS.ProcessEnv = {
@@ -210,6 +231,15 @@ class UiServer {
       fs.writeFileSync(`${file}.tmp`, JSON.stringify(answer));
       fs.renameSync(`${file}.tmp`, file);
     });
+  }
+
+  /** Does `action` for the driver's own checks (./installed.ts); throws its error. */
+  perform<A extends keyof UiActions>(
+    action: A,
+    args: UiActions[A]["args"],
+    timeoutMs = 15_000,
+  ): Promise<UiActions[A]["result"]> {
+    return this.handle({ id: 0, action, args, timeoutMs });
   }
 
   private async handle(request: UiRequest): Promise<UiActions[keyof UiActions]["result"]> {
@@ -271,6 +301,21 @@ class UiServer {
       }
     }
   }
+}
+
+/** `code-server --install-extension FILE` into the run's extensions folder (60 s at most). */
+function installVsix(options: Options, env: NodeJS.ProcessEnv, dirs: { userData: string; extensions: string }): void {
+  const vsix = options.vsix ?? "";
+  const proc = spawnSync(
+    options.codeServer,
+    ["--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions, "--install-extension", vsix],
+    { env, encoding: "utf8", timeout: 60_000 },
+  );
+  const said = `${proc.stdout ?? ""}${proc.stderr ?? ""}`.trim();
+  if (proc.status !== 0) {
+    throw new Error(`code-server --install-extension ${vsix} failed (${String(proc.status ?? proc.error)}): ${said}`);
+  }
+  log(`# ${said.split("\n").filter((line) => /install/i.test(line)).join(" ") || `installed ${vsix}`}`);
 }
 
 /** Starts code-server in its own process group; resolves once /healthz answers (60 s). */
@@ -349,6 +394,9 @@ async function main(): Promise<number> {
     failure = `the run took longer than ${options.timeoutMs / 1000} s`;
   }, options.timeoutMs);
   try {
+    if (options.vsix !== undefined) {
+      installVsix(options, env, { userData, extensions });
+    }
     const port = await freePort();
     const codeServer = await startCodeServer(options, env, { userData, extensions }, port);
     running.codeServerPgid = codeServer.pid;
@@ -386,11 +434,33 @@ async function main(): Promise<number> {
       ["extensionDevelopmentPath", remote(EXTENSION)],
       ["extensionTestsPath", remote(SUITE)],
     ];
+    // An installed .vsix runs as a user has it: no extension under development, no tests inside.
     const url =
       `http://127.0.0.1:${port}/?folder=${encodeURIComponent(config.workspace)}` +
-      `&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+      (options.scenario === "suite" ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : "");
     await page.goto(url, { timeout: 60_000 });
     log(`# workbench loaded after ${elapsed()}`);
+    if (options.scenario !== "suite") {
+      void runScenario(
+        options.scenario,
+        {
+          act: (action, args, timeoutMs) => ui.perform(action, args, timeoutMs),
+          userData,
+          extensions,
+          workspace: config.workspace,
+          screenshots: options.screenshots,
+          log,
+        },
+        path.join(config.channel, "results.json"),
+      ).then(
+        (code) => {
+          exitCode = code;
+        },
+        (error: unknown) => {
+          failure = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        },
+      );
+    }
     while (exitCode === undefined && failure === undefined) {
       if (running.signal !== undefined) {
         failure = `stopped by ${running.signal}`;

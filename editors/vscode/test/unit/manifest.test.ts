@@ -5,11 +5,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { Methods } from "../../src/protocol";
+import { MIN_PYTHON_VERSION } from "../../src/serverCommand";
 
 // Compiled tests run from out/test/unit; the package root is three levels up.
 const root = path.resolve(__dirname, "..", "..", "..");
 const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
   main: string;
+  version: string;
   contributes: {
     commands: { command: string; title: string; category: string }[];
     keybindings: { command: string; key: string }[];
@@ -40,13 +42,14 @@ describe("package.json", () => {
     }
   });
 
-  it("contributes the four user-facing commands with their titles", () => {
+  it("contributes the user-facing commands with their titles", () => {
     const titles = manifest.contributes.commands.map((c) => `${c.category}: ${c.title}`);
     for (const title of [
       "Quiver: Semantic Search",
       "Quiver: Find Similar Code",
       "Quiver: Reindex Workspace",
       "Quiver: Show Output",
+      "Quiver: Set Up Server",
     ]) {
       assert.ok(titles.includes(title), `missing command ${title}`);
     }
@@ -65,6 +68,33 @@ describe("package.json", () => {
 
   it("points main at the esbuild bundle", () => {
     assert.equal(manifest.main, "./dist/extension.js");
+  });
+
+  it("has the server's version, so that `make dist` names the .vsix and the wheel alike", () => {
+    const pyproject = fs.readFileSync(path.resolve(root, "..", "..", "pyproject.toml"), "utf8");
+    assert.equal(manifest.version, /^version = "([^"]+)"$/m.exec(pyproject)?.[1]);
+  });
+
+  it("sets the server up with the Python the server requires", () => {
+    const pyproject = fs.readFileSync(path.resolve(root, "..", "..", "pyproject.toml"), "utf8");
+    assert.equal(`>=${MIN_PYTHON_VERSION}`, /^requires-python = "([^"]+)"$/m.exec(pyproject)?.[1]);
+  });
+});
+
+describe(".vscodeignore", () => {
+  it("ships the bundle and the server's wheel, and nothing else of the folder", () => {
+    const lines = fs
+      .readFileSync(path.join(root, ".vscodeignore"), "utf8")
+      .split("\n")
+      .filter((line) => line.trim() !== "" && !line.startsWith("#"));
+    assert.equal(lines[0], "**", "everything is left out first");
+    const kept = lines.filter((line) => line.startsWith("!"));
+    assert.ok(kept.includes("!dist/extension.js"));
+    assert.ok(kept.includes("!server/quiver_lsp-*-py3-none-any.whl"));
+    assert.deepEqual(
+      kept.filter((line) => /node_modules|test|realhost|src|out\//.test(line)),
+      [],
+    );
   });
 });
 

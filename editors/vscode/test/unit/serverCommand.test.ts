@@ -9,12 +9,17 @@ import {
   compareVersions,
   describeCommand,
   expandPath,
+  installCommand,
+  notFoundMessage,
   parseVersion,
   probeMessage,
   resolveServerCommand,
   serveArgs,
+  serverCandidates,
   versionArgs,
 } from "../../src/serverCommand";
+
+const WHEEL = "/ext/server/quiver_lsp-0.1.0-py3-none-any.whl";
 
 describe("resolveServerCommand", () => {
   it("uses quiver on PATH when no setting is given", () => {
@@ -54,6 +59,97 @@ describe("resolveServerCommand", () => {
 
   it("leaves a bare command name for PATH lookup", () => {
     assert.equal(resolveServerCommand({ pythonPath: "python3" }, "/work/repo").command, "python3");
+  });
+});
+
+describe("serverCandidates", () => {
+  const privateQuiver = "/storage/venv/bin/quiver";
+
+  it("tries the extension's own environment, then `quiver` on PATH", () => {
+    const candidates = serverCandidates({}, privateQuiver);
+    assert.deepEqual(candidates, [
+      { command: privateQuiver, prefixArgs: [], source: "privateEnvironment" },
+      { command: "quiver", prefixArgs: [], source: "PATH" },
+    ]);
+  });
+
+  it("tries nothing but quiver.serverPath when it is set: the user named the server", () => {
+    const candidates = serverCandidates({ serverPath: "/opt/quiver", pythonPath: "/usr/bin/python3" }, privateQuiver);
+    assert.deepEqual(candidates, [{ command: "/opt/quiver", prefixArgs: [], source: "serverPath" }]);
+  });
+
+  it("tries quiver.pythonPath -m quiver first when it is set", () => {
+    const candidates = serverCandidates({ pythonPath: "~/py/bin/python" }, privateQuiver);
+    assert.deepEqual(
+      candidates.map((c) => c.source),
+      ["pythonPath", "privateEnvironment", "PATH"],
+    );
+    assert.equal(candidates[0]?.command, path.join(os.homedir(), "py/bin/python"));
+  });
+
+  it("has no private environment to try when there is no storage folder", () => {
+    assert.deepEqual(serverCandidates({}, undefined).map((c) => c.source), ["PATH"]);
+  });
+});
+
+describe("installCommand", () => {
+  it("installs the wheel the extension ships with pipx", () => {
+    assert.equal(installCommand(WHEEL), `pipx install ${WHEEL}`);
+  });
+
+  it("quotes a path a shell would split", () => {
+    assert.equal(
+      installCommand("/Users/Ann Lee/.vscode/ext/server/quiver_lsp-0.1.0-py3-none-any.whl"),
+      "pipx install '/Users/Ann Lee/.vscode/ext/server/quiver_lsp-0.1.0-py3-none-any.whl'",
+    );
+  });
+
+  it("without a shipped wheel, builds one in a Quiver checkout", () => {
+    assert.equal(
+      installCommand(undefined),
+      "make dist && pipx install dist/quiver_lsp-*-py3-none-any.whl",
+    );
+  });
+
+  it("reinstalls over an old version when asked to upgrade", () => {
+    assert.equal(installCommand(WHEEL, { upgrade: true }), `pipx install --force ${WHEEL}`);
+  });
+});
+
+describe("notFoundMessage", () => {
+  const tried = serverCandidates({}, "/storage/venv/bin/quiver");
+
+  it("names everything it tried, offers the set-up and says exactly what to run instead", () => {
+    const message = notFoundMessage(tried, { wheel: WHEEL, canSetUp: true });
+    const [first, suggestion, ...rest] = message.split("\n");
+    assert.equal(
+      first,
+      "Quiver: the language server was not found (tried the extension's own environment and `quiver` on PATH).",
+    );
+    assert.deepEqual(rest, []);
+    assert.match(suggestion ?? "", /^Suggestion: click Set Up Quiver's Server to install it for this extension \(Python 3\.11\+; a minute or two\)/);
+    assert.ok(suggestion?.includes(`\`pipx install ${WHEEL}\``), suggestion);
+    assert.match(suggestion ?? "", /Retry\.$/);
+  });
+
+  it("lists three places with commas", () => {
+    const three = serverCandidates({ pythonPath: "/usr/bin/python3" }, "/s/venv/bin/quiver");
+    const message = notFoundMessage(three, { wheel: WHEEL, canSetUp: true });
+    assert.match(
+      message,
+      /^Quiver: the language server was not found \(tried quiver\.pythonPath \(\/usr\/bin\/python3 -m quiver\), the extension's own environment and `quiver` on PATH\)\./,
+    );
+  });
+
+  it("for a quiver.serverPath that is not there: the command to install, and to clear the setting", () => {
+    const message = notFoundMessage(serverCandidates({ serverPath: "/nope/quiver" }, undefined), {
+      wheel: WHEEL,
+      canSetUp: false,
+    });
+    assert.equal(message.split("\n")[0], "Quiver: the language server was not found (tried quiver.serverPath (/nope/quiver)).");
+    assert.match(message, new RegExp(`\\nSuggestion: install it with \`pipx install ${WHEEL}\``));
+    assert.match(message, /or clear quiver\.serverPath/);
+    assert.doesNotMatch(message, /Set Up/);
   });
 });
 
@@ -127,17 +223,27 @@ describe("probeMessage", () => {
   });
 
   it("names what was tried and ends with a Suggestion for a missing server", () => {
-    const message = probeMessage(resolveServerCommand({}), { kind: "missing", detail: "ENOENT" }) ?? "";
+    const message = probeMessage(resolveServerCommand({}), { kind: "missing", detail: "ENOENT" }, WHEEL) ?? "";
     assert.match(message, /not found \(tried `quiver` on PATH\)/);
-    assert.match(message, /\nSuggestion: .*pip install quiver-lsp.*quiver\.serverPath/);
+    assert.match(message, /\nSuggestion: install it with `pipx install .*quiver\.serverPath/);
   });
 
-  it("names the setting and both versions for a server that is too old", () => {
+  it("names the setting and both versions for a server that is too old, and how to upgrade", () => {
     const server = resolveServerCommand({ pythonPath: "/venv/bin/python" });
-    const message = probeMessage(server, { kind: "tooOld", version: "0.0.1" }) ?? "";
+    const message = probeMessage(server, { kind: "tooOld", version: "0.0.1" }, WHEEL) ?? "";
     assert.match(message, /quiver\.pythonPath \(\/venv\/bin\/python -m quiver\) is version 0\.0\.1/);
     assert.match(message, new RegExp(`needs ${MIN_SERVER_VERSION.replace(/\./g, "\\.")} or newer`));
-    assert.match(message, /\nSuggestion: upgrade/);
+    assert.ok(message.includes(`\nSuggestion: upgrade it with \`pipx install --force ${WHEEL}\``), message);
+  });
+
+  it("offers to set the extension's own environment up again when it is too old or broken", () => {
+    const own = serverCandidates({}, "/s/venv/bin/quiver")[0];
+    assert.ok(own !== undefined);
+    const tooOld = probeMessage(own, { kind: "tooOld", version: "0.0.1" }, WHEEL) ?? "";
+    assert.match(tooOld, /^Quiver: the server in the extension's own environment \(\/s\/venv\/bin\/quiver\) is version 0\.0\.1/);
+    assert.match(tooOld, /\nSuggestion: click Set Up Quiver's Server to install the server this extension ships/);
+    const broken = probeMessage(own, { kind: "broken", detail: "Traceback" }, WHEEL) ?? "";
+    assert.match(broken, /did not start: Traceback\nSuggestion: click Set Up Quiver's Server/);
   });
 });
 

@@ -1,13 +1,13 @@
 // Runs `--version` on small real executables to check the process handling
 // (exit codes, spawn errors, timeouts); the classification itself is covered
-// in serverCommand.test.ts.
+// in serverCommand.test.ts; findServer's order with a stub probe.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { probeServer } from "../../src/serverProbe";
-import type { ServerCommand } from "../../src/serverCommand";
+import { findServer, probeServer } from "../../src/serverProbe";
+import { serverCandidates, type ProbeResult, type ServerCommand } from "../../src/serverCommand";
 
 let dir: string;
 
@@ -51,5 +51,40 @@ describe("probeServer", { skip: process.platform === "win32" ? "needs /bin/sh" :
     );
     const result = await probeServer({ ...server, prefixArgs: ["-m", "quiver"], source: "pythonPath" });
     assert.deepEqual(result, { kind: "ok" });
+  });
+});
+
+describe("findServer", () => {
+  const candidates = serverCandidates({ pythonPath: "/usr/bin/python3" }, "/s/venv/bin/quiver");
+  const probing = (answers: Record<string, ProbeResult>) => {
+    const asked: string[] = [];
+    const probe = (server: ServerCommand): Promise<ProbeResult> => {
+      asked.push(server.source);
+      return Promise.resolve(answers[server.source] ?? { kind: "missing", detail: "ENOENT" });
+    };
+    return { asked, probe };
+  };
+
+  it("takes the first candidate that runs, in order, without probing the rest", async () => {
+    const { asked, probe } = probing({ privateEnvironment: { kind: "ok" }, PATH: { kind: "ok" } });
+    const found = await findServer(candidates, probe);
+    assert.equal(found.kind, "found");
+    assert.equal(found.kind === "found" ? found.server.source : "", "privateEnvironment");
+    assert.deepEqual(asked, ["pythonPath", "privateEnvironment"]);
+  });
+
+  it("lists every candidate when none runs", async () => {
+    const { asked, probe } = probing({});
+    const found = await findServer(candidates, probe);
+    assert.deepEqual(found, { kind: "notFound", tried: candidates });
+    assert.deepEqual(asked, ["pythonPath", "privateEnvironment", "PATH"]);
+  });
+
+  it("stops at a candidate that exists but fails, so that its error is shown", async () => {
+    const broken: ProbeResult = { kind: "broken", detail: "ImportError: numpy" };
+    const { asked, probe } = probing({ privateEnvironment: broken, PATH: { kind: "ok" } });
+    const found = await findServer(candidates, probe);
+    assert.deepEqual(found, { kind: "broken", server: candidates[1], result: broken });
+    assert.deepEqual(asked, ["pythonPath", "privateEnvironment"]);
   });
 });

@@ -85,7 +85,7 @@ export const checks: Check[] = [
       await eventually("the extension to be active", 20_000, () => (extension.isActive ? true : undefined));
       const registered = new Set(await vscode.commands.getCommands(true));
       const contributed = contributedCommands();
-      assert.equal(contributed.length, 7);
+      assert.equal(contributed.length, 8);
       assert.deepEqual(contributed.filter((command) => !registered.has(command)), []);
     },
   },
@@ -249,7 +249,7 @@ export const checks: Check[] = [
       await switchServer(missing);
       const error = await ui("notification", { containing: "was not found" }, UI_MS);
       assert.ok(error.message.startsWith(`Quiver: the language server was not found (tried quiver.serverPath (${missing})).`), error.message);
-      assert.match(error.message, /Suggestion: install it with `pip install quiver-lsp`/);
+      assert.match(error.message, /Suggestion: install it with `(make dist && )?pipx install /);
       assert.deepEqual(error.buttons, ["Open Settings", "Show Output", "Retry"]);
       await ui("statusBar", { text: FAILED }, UI_MS);
       await ui("screenshot", { name: "vscode-server-missing", area: "notification" });
@@ -277,7 +277,7 @@ export const checks: Check[] = [
         ),
         error.message,
       );
-      assert.match(error.message, /Suggestion: upgrade it with `pip install --upgrade quiver-lsp`/);
+      assert.match(error.message, /Suggestion: upgrade it with `(make dist && )?pipx install --force /);
       assert.deepEqual(error.buttons, ["Open Settings", "Show Output", "Retry"]);
       await ui("statusBar", { text: FAILED }, UI_MS);
       // The version came from the initialize answer; the client then stopped that server.
