@@ -92,13 +92,8 @@ class WorkspaceQueries:
         languages: Sequence[str] = (),
         paths: Sequence[str] = (),
     ) -> SearchResponse:
-        """``quiver/search`` over every folder: each answers ``limit`` results, merged by score.
-
-        A hybrid search that arrives while the model is still loading (the first second
-        of a warm start) answers with the text retriever alone, flagged ``partial``,
-        instead of waiting for it; semantic mode waits. Raises ``InvalidQueryError`` for
-        an unusable query and ``QuiverError`` when no folder could answer.
-        """
+        """``WorkspaceSession.search``: each folder's engine answers, merged by score; the
+        text retriever alone (``partial``) for a hybrid search while the model loads."""
         started = time.perf_counter()
         query = SearchQuery(
             text=text,
