@@ -26,6 +26,7 @@ from pathlib import Path
 from quiver.api import EngineState, Role
 from quiver.embed.cache import EmbeddingCache
 from quiver.engine.catalog import Catalog
+from quiver.engine.path_prior import DEFAULT_PATH_PRIOR, PathPrior
 from quiver.fuzzy import NameIndex
 from quiver.ivf.errors import IndexReadOnlyError
 from quiver.ivf.index import IVFIndex
@@ -43,6 +44,9 @@ class EngineOptions:
     excludes: tuple[str, ...] = ()
     parse_workers: int | None = None
     nprobe: int | None = None
+    #: Tests, fixtures, vendored and generated code rank below product code for the
+    #: same score; ``PathPrior(patterns=())`` or ``weight=1.0`` turns it off.
+    path_prior: PathPrior = DEFAULT_PATH_PRIOR
 
 
 class EngineParts:

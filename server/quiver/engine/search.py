@@ -30,6 +30,7 @@ from quiver.engine.filtered import filtered_semantic_hits
 from quiver.engine.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, score_fusion
 from quiver.engine.model import ModelBinding
 from quiver.engine.parts import EngineParts
+from quiver.engine.path_prior import PathRanker
 from quiver.engine.snippets import SnippetReader
 from quiver.errors import InvalidQueryError
 from quiver.ids import SymbolId, VectorId
@@ -45,6 +46,8 @@ class Searcher:
     def __init__(self, parts: EngineParts, model: ModelBinding) -> None:
         self._parts = parts
         self._model = model
+        # Compiled once per engine: the prior costs a cached match per candidate path.
+        self._ranker = PathRanker(parts.options.path_prior)
 
     def search(self, query: SearchQuery) -> SearchResponse:
         """``VectorSearchEngine.search``, with snippets."""
@@ -102,7 +105,7 @@ class Searcher:
         found_by = {i: ("semantic",) for i, _ in semantic_hits}
         for i, _ in text_hits:
             found_by[i] = (*found_by.get(i, ()), "text")
-        results = self._results(ranked[:limit], found_by, snippets=snippets)
+        results = self._results(ranked, found_by, snippets=snippets, limit=limit)
         return SearchResponse(
             results=tuple(results),
             partial=self._parts.state != "ready",
@@ -176,10 +179,24 @@ class Searcher:
         found_by: Mapping[int, tuple[str, ...]],
         *,
         snippets: bool = True,
+        limit: int | None = None,
     ) -> list[SearchResult]:
+        """The first ``limit`` (all: None) of ``ranked`` as results, after the path prior
+        (``quiver.engine.path_prior``) lowered the scores of tests, vendored and generated
+        code; ``ranked`` should hold more candidates than ``limit`` so the prior can
+        promote a product symbol from past the cut."""
         results = []
+        if not self._ranker.enabled:
+            ranked = ranked[:limit]
         with self._parts.state_lock:
             records = [(self._parts.catalog.symbols.get(SymbolId(i)), score) for i, score in ranked]
+        if self._ranker.enabled:
+            by_id = {int(r.id): r for r, _ in records if r is not None}
+            reranked = self._ranker.rerank(
+                [(int(r.id), score) for r, score in records if r is not None],
+                lambda key: by_id[key].path,
+            )
+            records = [(by_id[key], score) for key, score in reranked[:limit]]
         reader = SnippetReader(self._parts.options.max_file_size) if snippets else None
         for record, score in records:
             if record is None:
@@ -239,8 +256,8 @@ class Searcher:
             )
         query = SearchQuery(text=target.name, mode="semantic", limit=limit + 1)
         hits = self._semantic_hits(vector, limit + 1, query, vectors)
-        ranked = [(i, score) for i, score in hits if i != int(target.id)][:limit]
-        results = self._results(ranked, {i: ("semantic",) for i, _ in ranked})
+        ranked = [(i, score) for i, score in hits if i != int(target.id)]
+        results = self._results(ranked, {i: ("semantic",) for i, _ in ranked}, limit=limit)
         return SearchResponse(
             tuple(results),
             partial=self._parts.state != "ready",
@@ -263,7 +280,11 @@ class Searcher:
         if names:
             with self._parts.state_lock:
                 fuzzy = self._parts.names.search(query.strip(), limit=limit)
-                fuzzy_ranked = [(m.key, m.score) for m in fuzzy]
+                # A tie-breaker only: a fuzzy score grades how the typed characters fit a
+                # name, and a user who types `test_parse` means that test.
+                fuzzy_ranked = self._ranker.break_ties(
+                    [(m.key, m.score) for m in fuzzy], self._path_of
+                )
         semantic: list[tuple[int, float]] = []
         if meaning if meaning is not None else reads_like_sentence(query):
             try:
@@ -283,6 +304,11 @@ class Searcher:
                 unique.append((key, score))
         found_by = {key: ("semantic",) for key, _ in semantic}
         return self._results(unique[:limit], found_by, snippets=False)
+
+    def _path_of(self, symbol_id: int) -> str | None:
+        """The relative path of a symbol (caller holds ``state_lock``)."""
+        record = self._parts.catalog.symbols.get(SymbolId(symbol_id))
+        return record.path if record is not None else None
 
     def document_symbols(self, path: Path | str) -> list[SymbolRecord]:
         """The indexed symbols of one file, in source order."""

@@ -1,0 +1,173 @@
+"""The path prior: tests, fixtures, vendored and generated code rank below product code
+for the same relevance (issue 12 §3).
+
+A search result whose workspace-relative path matches one of the *secondary*
+patterns has its score lowered by ``1 - weight`` of its size (``0.9``: a
+cosine of 0.60 ranks as 0.54), then the candidates are re-sorted before they
+are cut to the requested limit. A product symbol and a test that match a query
+equally come out product first; a test that is clearly the better match (its
+score above the product's by more than the margin) stays first. Empty patterns
+or a weight of 1.0 turn the prior off.
+
+Cost: the patterns are compiled once, into one regex, and matched once per
+candidate *path* (cached), never per symbol of the index.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TypeVar
+
+from quiver.errors import QuiverError
+from quiver.text.pathglob import compile_path_glob
+
+#: Paths of code that is not the product: tests, fixtures, vendored and generated code.
+#: Gitignore-style globs on the workspace-relative path (``quiver.text.pathglob``): a bare
+#: name (``tests``, ``test_*.py``) matches at any depth, a directory everything below it.
+DEFAULT_SECONDARY_PATHS: tuple[str, ...] = (
+    "tests/",
+    "test/",
+    "testing/",
+    "__tests__/",
+    "spec/",
+    "test_*.py",
+    "*_test.py",
+    "conftest.py",
+    "*_test.go",
+    "*.test.ts",
+    "*.spec.ts",
+    "*.test.tsx",
+    "*.test.js",
+    "*.spec.js",
+    "fixtures/",
+    "testdata/",
+    "vendor/",
+    "third_party/",
+    "generated/",
+    "*_pb2.py",
+    "*.pb.go",
+    "*.generated.*",
+)
+
+#: What a secondary result's score is multiplied by. 0.9 is a margin of ~0.05 on the
+#: usual cosines (0.4-0.7): enough to order near-ties, not enough to bury a test that
+#: is clearly the better match (measured in benchmarks/README.md, "Path prior").
+DEFAULT_SECONDARY_WEIGHT = 0.9
+
+#: Distinct paths whose verdict is remembered (a path is ~60 bytes; 64 Ki is ~6 MB at most).
+_CACHED_PATHS = 1 << 16
+
+Key = TypeVar("Key")
+
+
+@dataclass(frozen=True, slots=True)
+class PathPrior:
+    """Which paths are secondary code and how much their scores are lowered.
+
+    ``weight`` in (0, 1]: a secondary result's score is multiplied by it (a
+    negative score is lowered by the same share of its size). Raises
+    ``QuiverError`` (with a Suggestion) for a weight outside (0, 1] or an
+    empty or over-long pattern.
+    """
+
+    patterns: tuple[str, ...] = DEFAULT_SECONDARY_PATHS
+    weight: float = DEFAULT_SECONDARY_WEIGHT
+
+    def __post_init__(self) -> None:
+        if not (
+            isinstance(self.weight, int | float)
+            and math.isfinite(self.weight)
+            and 0.0 < self.weight <= 1.0
+        ):
+            raise QuiverError(
+                f"The secondary-path weight {self.weight!r} is not a number in (0, 1].",
+                f"Use a weight such as {DEFAULT_SECONDARY_WEIGHT} (1.0 turns the prior off).",
+            )
+        for pattern in self.patterns:
+            try:
+                compile_path_glob(pattern)
+            except QuiverError as error:
+                raise QuiverError(
+                    f"The secondary-path pattern {pattern!r} is not usable: {error.message}",
+                    error.suggestion,
+                ) from None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the prior changes any ranking (patterns given and a weight below 1)."""
+        return bool(self.patterns) and self.weight < 1.0
+
+
+#: The prior a workspace gets unless it configures one.
+DEFAULT_PATH_PRIOR = PathPrior()
+
+
+class PathRanker:
+    """Applies one ``PathPrior`` to ranked candidates; thread-safe (``lru_cache`` is)."""
+
+    def __init__(self, prior: PathPrior) -> None:
+        self.prior = prior
+        combined = "|".join(f"(?:{compile_path_glob(p).pattern})" for p in prior.patterns)
+        matcher = re.compile(combined, re.DOTALL) if prior.enabled else None
+
+        @lru_cache(maxsize=_CACHED_PATHS)
+        def is_secondary(path: str) -> bool:
+            return matcher is not None and matcher.fullmatch(path) is not None
+
+        self.is_secondary: Callable[[str], bool] = is_secondary
+
+    @property
+    def enabled(self) -> bool:
+        return self.prior.enabled
+
+    def adjusted(self, score: float, path: str) -> float:
+        """``score`` as ranked: lowered by ``1 - weight`` of its size on a secondary path."""
+        if not self.is_secondary(path):
+            return score
+        return score - (1.0 - self.prior.weight) * abs(score)
+
+    def rerank(
+        self, candidates: Sequence[tuple[Key, float]], path_of: Callable[[Key], str | None]
+    ) -> list[tuple[Key, float]]:
+        """The candidates with adjusted scores, best first (ties keep their order).
+
+        ``path_of`` gives a candidate's relative path (None: left unchanged). O(n log n)
+        plus one cached path match per candidate; the input order when disabled.
+        """
+        if not self.enabled:
+            return list(candidates)
+        adjusted = []
+        for key, score in candidates:
+            path = path_of(key)
+            adjusted.append((key, score if path is None else self.adjusted(score, path)))
+        return sorted(adjusted, key=lambda item: -item[1])
+
+    def break_ties(
+        self, candidates: Sequence[tuple[Key, float]], path_of: Callable[[Key], str | None]
+    ) -> list[tuple[Key, float]]:
+        """The candidates (best first) with equal scores reordered product first; scores kept.
+
+        For rankings whose scale a weight would distort (fuzzy name matches): only a tie
+        moves. ``path_of`` is called only for candidates that tie with a neighbour.
+        """
+        if not self.enabled:
+            return list(candidates)
+        result: list[tuple[Key, float]] = []
+        start = 0
+        while start < len(candidates):
+            end = start + 1
+            while end < len(candidates) and candidates[end][1] == candidates[start][1]:
+                end += 1
+            group = list(candidates[start:end])
+            if len(group) > 1:
+                group.sort(key=lambda item: self._secondary_key(path_of(item[0])))
+            result.extend(group)
+            start = end
+        return result
+
+    def _secondary_key(self, path: str | None) -> bool:
+        return path is not None and self.is_secondary(path)
