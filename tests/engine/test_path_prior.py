@@ -16,7 +16,7 @@ from quiver.engine import EngineOptions, VectorSearchEngine
 from quiver.engine.path_prior import DEFAULT_SECONDARY_PATHS, PathPrior, PathRanker
 from quiver.errors import QuiverError
 
-# The same function in the product (naming.py) and in a test helper (tests/split_helpers.py):
+# The same function in the product (util.py) and in a test helper (tests/split_helpers.py):
 # near-equal relevance, the test's a little higher (its module's name also says "split").
 SPLITTER = '''
 def split_identifier(name):
@@ -47,7 +47,7 @@ def parse_config(path):
 def write_tree(root: Path) -> Path:
     (root / "tests").mkdir(parents=True)
     (root / "tests" / "split_helpers.py").write_text(SPLITTER + URL_TEST)
-    (root / "naming.py").write_text(SPLITTER)
+    (root / "util.py").write_text(SPLITTER)
     (root / "shapes.py").write_text(OTHER + URL_PRODUCT)
     return root
 
@@ -86,7 +86,7 @@ def test_for_equal_relevance_product_code_comes_first(
 ) -> None:
     query = "split an identifier into words"
     assert paths_of(engine, query, mode, "split_identifier") == [
-        "naming.py",
+        "util.py",
         "tests/split_helpers.py",
     ]
 
@@ -107,7 +107,7 @@ def test_turned_off_the_plain_score_order_comes_back(tree: Path, tmp_path: Path,
         with open_engine(tree, tmp_path / f"cache-{name}", off) as engine:
             assert paths_of(engine, query, mode, "split_identifier") == [
                 "tests/split_helpers.py",
-                "naming.py",
+                "util.py",
             ]
 
 
@@ -123,22 +123,48 @@ def test_the_prior_lowers_only_secondary_scores_and_keeps_them_sorted(
         }
     results = engine.search(query).results
     scored = {r.relative_path: r.score for r in results if r.name == "split_identifier"}
-    assert scored["naming.py"] == pytest.approx(plain["naming.py"])
+    assert scored["util.py"] == pytest.approx(plain["util.py"])
     assert scored["tests/split_helpers.py"] == pytest.approx(0.9 * plain["tests/split_helpers.py"])
     scores = [r.score for r in results]
     assert scores == sorted(scores, reverse=True)
 
 
-def test_similar_code_ranks_the_product_copy_first(engine: VectorSearchEngine, tree: Path) -> None:
-    # From draw_circle, both copies of split_identifier are equally (dis)similar.
-    response = engine.similar(tree / "shapes.py", 2, 4, limit=10)
-    copies = [r.relative_path for r in response.results if r.name == "split_identifier"]
-    assert copies == ["naming.py", "tests/split_helpers.py"]
+def test_similar_code_has_the_prior_too(
+    engine: VectorSearchEngine, tree: Path, tmp_path: Path
+) -> None:
+    with open_engine(tree, tmp_path / "cache-off", PathPrior(weight=1.0)) as off:
+        plain = {
+            (r.relative_path, r.name): r.score
+            for r in off.similar(tree / "shapes.py", 2, 4).results
+        }
+    results = engine.similar(tree / "shapes.py", 2, 4).results
+    for result in results:
+        factor = 0.9 if result.relative_path.startswith("tests/") else 1.0
+        assert result.score == pytest.approx(factor * plain[(result.relative_path, result.name)])
+    scores = [r.score for r in results]
+    assert scores == sorted(scores, reverse=True)
 
 
-def test_workspace_symbols_break_name_ties_product_first(engine: VectorSearchEngine) -> None:
-    found = engine.workspace_symbols("split_identifier", meaning=False)
-    assert [r.relative_path for r in found[:2]] == ["naming.py", "tests/split_helpers.py"]
+def test_workspace_symbols_break_name_ties_product_first_and_keep_the_scores(
+    engine: VectorSearchEngine,
+) -> None:
+    found = engine.workspace_symbols("split_identifier", meaning=False)[:2]
+    assert [r.relative_path for r in found] == ["util.py", "tests/split_helpers.py"]
+    assert found[0].score == found[1].score
+
+
+def test_break_ties_moves_only_tied_candidates() -> None:
+    ranker = PathRanker(PathPrior())
+    paths = {1: "tests/a.py", 2: "a.py", 3: "tests/b.py", 4: "vendor/c.py", 5: "c.py"}
+    ranked = [(1, 9.0), (2, 9.0), (3, 8.0), (4, 7.0), (5, 7.0)]
+    assert ranker.break_ties(ranked, paths.get) == [
+        (2, 9.0),
+        (1, 9.0),
+        (3, 8.0),
+        (5, 7.0),
+        (4, 7.0),
+    ]
+    assert PathRanker(PathPrior(weight=1.0)).break_ties(ranked, paths.get) == ranked
 
 
 def test_default_patterns_match_tests_vendored_and_generated_code() -> None:

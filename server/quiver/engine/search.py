@@ -180,17 +180,19 @@ class Searcher:
         *,
         snippets: bool = True,
         limit: int | None = None,
+        prior: bool = True,
     ) -> list[SearchResult]:
         """The first ``limit`` (all: None) of ``ranked`` as results, after the path prior
         (``quiver.engine.path_prior``) lowered the scores of tests, vendored and generated
-        code; ``ranked`` should hold more candidates than ``limit`` so the prior can
-        promote a product symbol from past the cut."""
+        code (unless ``prior`` is False: ``ranked`` is final); ``ranked`` should hold more
+        candidates than ``limit`` so the prior can promote a product symbol past the cut."""
         results = []
-        if not self._ranker.enabled:
+        prior = prior and self._ranker.enabled
+        if not prior:
             ranked = ranked[:limit]
         with self._parts.state_lock:
             records = [(self._parts.catalog.symbols.get(SymbolId(i)), score) for i, score in ranked]
-        if self._ranker.enabled:
+        if prior:
             by_id = {int(r.id): r for r, _ in records if r is not None}
             reranked = self._ranker.rerank(
                 [(int(r.id), score) for r, score in records if r is not None],
@@ -303,7 +305,8 @@ class Searcher:
                 seen.add(key)
                 unique.append((key, score))
         found_by = {key: ("semantic",) for key, _ in semantic}
-        return self._results(unique[:limit], found_by, snippets=False)
+        # Semantic matches had the prior in `_search`; name matches only break ties with it.
+        return self._results(unique[:limit], found_by, snippets=False, prior=False)
 
     def _path_of(self, symbol_id: int) -> str | None:
         """The relative path of a symbol (caller holds ``state_lock``)."""
