@@ -5,6 +5,7 @@ when it is turned off. Deterministic: the hashing embedder, real Tantivy, files 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,3 +222,24 @@ def test_the_defaults_are_the_documented_ones() -> None:
     assert PathPrior().enabled
     assert not PathPrior(weight=1.0).enabled
     assert not PathPrior(patterns=()).enabled
+
+
+def test_rerank_with_a_limit_reads_few_paths_and_agrees_with_the_full_rerank() -> None:
+    rng = random.Random(12)
+    ranker = PathRanker(PathPrior())
+    for _ in range(200):
+        scores = sorted((rng.uniform(-0.2, 1.0) for _ in range(60)), reverse=True)
+        paths = {key: rng.choice(["a.py", "tests/a.py"]) for key in range(60)}
+        candidates = list(enumerate(scores))
+        asked: list[int] = []
+
+        def path_of(key: int, paths: dict[int, str] = paths, asked: list[int] = asked) -> str:
+            asked.append(key)
+            return paths[key]
+
+        limit = rng.randint(1, 30)
+        assert (
+            ranker.rerank(candidates, path_of, limit)
+            == ranker.rerank(candidates, paths.get)[:limit]
+        )
+        assert len(asked) < 60 or limit > 20

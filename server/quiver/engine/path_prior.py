@@ -15,6 +15,7 @@ candidate *path* (cached), never per symbol of the index.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -131,20 +132,36 @@ class PathRanker:
         return score - (1.0 - self.prior.weight) * abs(score)
 
     def rerank(
-        self, candidates: Sequence[tuple[Key, float]], path_of: Callable[[Key], str | None]
+        self,
+        candidates: Sequence[tuple[Key, float]],
+        path_of: Callable[[Key], str | None],
+        limit: int | None = None,
     ) -> list[tuple[Key, float]]:
-        """The candidates with adjusted scores, best first (ties keep their order).
+        """The best ``limit`` (all: None) candidates with adjusted scores, best first (ties
+        keep their order); the first ``limit`` unchanged when the prior is off.
 
-        ``path_of`` gives a candidate's relative path (None: left unchanged). O(n log n)
-        plus one cached path match per candidate; the input order when disabled.
+        ``candidates`` must be sorted best first. ``path_of`` gives a candidate's relative
+        path (None: its score is kept) and is called only while a candidate could still
+        make the cut: the prior never raises a score, so the walk stops at the first raw
+        score not above the ``limit``-th best adjusted one (usually ``limit`` + a few calls).
         """
         if not self.enabled:
-            return list(candidates)
-        adjusted = []
+            return list(candidates[:limit])
+        kept: list[tuple[Key, float]] = []
+        cut: list[float] = []  # a min-heap of the best `limit` adjusted scores so far
         for key, score in candidates:
+            if limit is not None and len(cut) >= limit and score <= cut[0]:
+                break
             path = path_of(key)
-            adjusted.append((key, score if path is None else self.adjusted(score, path)))
-        return sorted(adjusted, key=lambda item: -item[1])
+            adjusted = score if path is None else self.adjusted(score, path)
+            kept.append((key, adjusted))
+            if limit is None:
+                continue
+            if len(cut) < limit:
+                heapq.heappush(cut, adjusted)
+            elif adjusted > cut[0]:
+                heapq.heapreplace(cut, adjusted)
+        return sorted(kept, key=lambda item: -item[1])[:limit]
 
     def break_ties(
         self, candidates: Sequence[tuple[Key, float]], path_of: Callable[[Key], str | None]
