@@ -14,8 +14,15 @@ import pytest
 from hashing_embedder import HashingEmbedder
 from quiver.api import SearchQuery
 from quiver.engine import EngineOptions, VectorSearchEngine
-from quiver.engine.path_prior import DEFAULT_SECONDARY_PATHS, PathPrior, PathRanker
+from quiver.engine.path_prior import PathRanker
 from quiver.errors import QuiverError
+from quiver.secondary_code import (
+    DEFAULT_SECONDARY_PATHS,
+    MAX_PATTERN_CHARS,
+    PathPrior,
+    pattern_problem,
+)
+from quiver.text.pathglob import MAX_GLOB_CHARS, compile_path_glob
 
 # The same function in the product (util.py) and in a test helper (tests/split_helpers.py):
 # near-equal relevance, the test's a little higher (its module's name also says "split").
@@ -243,3 +250,19 @@ def test_rerank_with_a_limit_reads_few_paths_and_agrees_with_the_full_rerank() -
             == ranker.rerank(candidates, paths.get)[:limit]
         )
         assert len(asked) < 60 or limit > 20
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["tests/", "/", "./", "./././", "//", " ./ ", "a/", "x" * 1000, "x" * 1001, "[", "**"],
+)
+def test_the_light_pattern_check_agrees_with_pathglob(pattern: str) -> None:
+    # quiver.secondary_code checks patterns without importing the text index (Tantivy).
+    try:
+        compile_path_glob(pattern)
+    except QuiverError:
+        refused = True
+    else:
+        refused = False
+    assert (pattern_problem(pattern) is not None) == refused
+    assert MAX_PATTERN_CHARS == MAX_GLOB_CHARS

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from quiver.engine.path_prior import DEFAULT_SECONDARY_PATHS, PathPrior
 from quiver.lsp.options import DEFAULT_OPTIONS, parse_options
+from quiver.secondary_code import DEFAULT_SECONDARY_PATHS, PathPrior
 
 
 def test_by_default_the_prior_is_on_with_the_documented_patterns() -> None:

@@ -26,11 +26,11 @@ from pathlib import Path
 from quiver.api import EngineState, Role
 from quiver.embed.cache import EmbeddingCache
 from quiver.engine.catalog import Catalog
-from quiver.engine.path_prior import DEFAULT_PATH_PRIOR, PathPrior
 from quiver.fuzzy import NameIndex
 from quiver.ivf.errors import IndexReadOnlyError
 from quiver.ivf.index import IVFIndex
 from quiver.parse import FileSelector
+from quiver.secondary_code import DEFAULT_PATH_PRIOR, PathPrior
 from quiver.store.lock import WriterLock
 from quiver.text.index import DocumentIndex
 

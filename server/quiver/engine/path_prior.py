@@ -1,5 +1,5 @@
-"""The path prior: tests, fixtures, vendored and generated code rank below product code
-for the same relevance (issue 12 §3).
+"""The path prior applied: tests, fixtures, vendored and generated code rank below product
+code for the same relevance (issue 12 §3; the configuration is ``quiver.secondary_code``).
 
 A search result whose workspace-relative path matches one of the *secondary*
 patterns has its score lowered by ``1 - weight`` of its size (``0.9``: a
@@ -16,95 +16,18 @@ candidate *path* (cached), never per symbol of the index.
 from __future__ import annotations
 
 import heapq
-import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TypeVar
 
-from quiver.errors import QuiverError
+from quiver.secondary_code import PathPrior
 from quiver.text.pathglob import compile_path_glob
-
-#: Paths of code that is not the product: tests, fixtures, vendored and generated code.
-#: Gitignore-style globs on the workspace-relative path (``quiver.text.pathglob``): a bare
-#: name (``tests``, ``test_*.py``) matches at any depth, a directory everything below it.
-DEFAULT_SECONDARY_PATHS: tuple[str, ...] = (
-    "tests/",
-    "test/",
-    "testing/",
-    "__tests__/",
-    "spec/",
-    "test_*.py",
-    "*_test.py",
-    "conftest.py",
-    "*_test.go",
-    "*.test.ts",
-    "*.spec.ts",
-    "*.test.tsx",
-    "*.test.js",
-    "*.spec.js",
-    "fixtures/",
-    "testdata/",
-    "vendor/",
-    "third_party/",
-    "generated/",
-    "*_pb2.py",
-    "*.pb.go",
-    "*.generated.*",
-)
-
-#: What a secondary result's score is multiplied by. 0.9 is a margin of ~0.05 on the
-#: usual cosines (0.4-0.7): enough to order near-ties, not enough to bury a test that
-#: is clearly the better match (measured in benchmarks/README.md, "Path prior").
-DEFAULT_SECONDARY_WEIGHT = 0.9
 
 #: Distinct paths whose verdict is remembered (a path is ~60 bytes; 64 Ki is ~6 MB at most).
 _CACHED_PATHS = 1 << 16
 
 Key = TypeVar("Key")
-
-
-@dataclass(frozen=True, slots=True)
-class PathPrior:
-    """Which paths are secondary code and how much their scores are lowered.
-
-    ``weight`` in (0, 1]: a secondary result's score is multiplied by it (a
-    negative score is lowered by the same share of its size). Raises
-    ``QuiverError`` (with a Suggestion) for a weight outside (0, 1] or an
-    empty or over-long pattern.
-    """
-
-    patterns: tuple[str, ...] = DEFAULT_SECONDARY_PATHS
-    weight: float = DEFAULT_SECONDARY_WEIGHT
-
-    def __post_init__(self) -> None:
-        if not (
-            isinstance(self.weight, int | float)
-            and math.isfinite(self.weight)
-            and 0.0 < self.weight <= 1.0
-        ):
-            raise QuiverError(
-                f"The secondary-path weight {self.weight!r} is not a number in (0, 1].",
-                f"Use a weight such as {DEFAULT_SECONDARY_WEIGHT} (1.0 turns the prior off).",
-            )
-        for pattern in self.patterns:
-            try:
-                compile_path_glob(pattern)
-            except QuiverError as error:
-                raise QuiverError(
-                    f"The secondary-path pattern {pattern!r} is not usable: {error.message}",
-                    error.suggestion,
-                ) from None
-
-    @property
-    def enabled(self) -> bool:
-        """Whether the prior changes any ranking (patterns given and a weight below 1)."""
-        return bool(self.patterns) and self.weight < 1.0
-
-
-#: The prior a workspace gets unless it configures one.
-DEFAULT_PATH_PRIOR = PathPrior()
 
 
 class PathRanker:

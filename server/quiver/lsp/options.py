@@ -28,8 +28,12 @@ from pathlib import Path
 from typing import Any, Literal, TypeGuard, get_args
 
 from quiver.api import DEFAULT_LIMIT, MAX_LIMIT, SEARCH_MODES, SearchMode
-from quiver.engine.path_prior import DEFAULT_PATH_PRIOR, DEFAULT_SECONDARY_PATHS, PathPrior
-from quiver.errors import QuiverError
+from quiver.secondary_code import (
+    DEFAULT_PATH_PRIOR,
+    DEFAULT_SECONDARY_PATHS,
+    PathPrior,
+    pattern_problem,
+)
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -273,9 +277,7 @@ def _read_search(reader: _Reader, value: object) -> None:
         elif key == "secondaryWeight":
             _read_secondary_weight(reader, item)
         else:
-            reader.unknown(
-                f"search.{key}", ("limit", "mode", "secondaryPaths", "secondaryWeight")
-            )
+            reader.unknown(f"search.{key}", ("limit", "mode", "secondaryPaths", "secondaryWeight"))
 
 
 def _prior(reader: _Reader) -> PathPrior:
@@ -305,13 +307,11 @@ def _read_secondary_paths(reader: _Reader, value: object) -> None:
     for position, item in enumerate(value):
         problem = "is not a glob pattern"
         if isinstance(item, str) and item.strip():
-            try:
-                PathPrior(patterns=(item.strip(),))
-            except QuiverError as error:
-                problem = f"is not usable ({error.message})"
-            else:
+            unusable = pattern_problem(item)
+            if unusable is None:
                 patterns.append(item.strip())
                 continue
+            problem = f"is not usable ({unusable})"
         reader.problems.append(
             OptionProblem(
                 "error",
