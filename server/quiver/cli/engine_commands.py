@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -51,6 +52,14 @@ def add_engine_commands(subparsers: Any) -> None:
     search.add_argument(
         "--refresh", action="store_true", help="bring the index up to date before searching"
     )
+    search.add_argument(
+        "--secondary-weight",
+        type=_weight,
+        default=None,
+        metavar="W",
+        help="multiply the scores of tests, fixtures, vendored and generated code by W "
+        "in (0, 1] so product code ranks first for equal relevance (1 turns this off)",
+    )
     _add_common(search)
     search.set_defaults(handler=run_search)
 
@@ -84,6 +93,17 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--cache-dir", type=Path, default=None, help="cache root directory")
     parser.add_argument("--max-file-size", type=int, default=1 << 20)
+
+
+def _weight(text: str) -> float:
+    """``--secondary-weight``'s type: a number in (0, 1] (argparse reports the error)."""
+    try:
+        weight = float(text)
+    except ValueError:
+        weight = math.nan
+    if not 0.0 < weight <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number in (0, 1]; try 0.9 or 1")
+    return weight
 
 
 def _limit(text: str) -> int:
@@ -120,6 +140,9 @@ def _open_engine(
     root: Path = args.path
     _check_workspace(root)
     options = EngineOptions(cache_root=args.cache_dir, max_file_size=args.max_file_size)
+    weight = getattr(args, "secondary_weight", None)
+    if weight is not None:
+        options = replace(options, path_prior=replace(options.path_prior, weight=weight))
     return VectorSearchEngine(
         root, embedder_factory=load_default_embedder, options=options, role=role
     )

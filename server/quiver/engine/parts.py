@@ -30,6 +30,7 @@ from quiver.fuzzy import NameIndex
 from quiver.ivf.errors import IndexReadOnlyError
 from quiver.ivf.index import IVFIndex
 from quiver.parse import FileSelector
+from quiver.secondary_code import DEFAULT_PATH_PRIOR, PathPrior
 from quiver.store.lock import WriterLock
 from quiver.text.index import DocumentIndex
 
@@ -43,6 +44,9 @@ class EngineOptions:
     excludes: tuple[str, ...] = ()
     parse_workers: int | None = None
     nprobe: int | None = None
+    #: Tests, fixtures, vendored and generated code rank below product code for the
+    #: same score; ``PathPrior(patterns=())`` or ``weight=1.0`` turns it off.
+    path_prior: PathPrior = DEFAULT_PATH_PRIOR
 
 
 class EngineParts:

@@ -25,11 +25,12 @@ from quiver.api import (
     SearchResponse,
     SearchResult,
 )
-from quiver.engine.catalog import SymbolRecord
+from quiver.engine.catalog import SymbolRecord, SymbolTable
 from quiver.engine.filtered import filtered_semantic_hits
 from quiver.engine.fusion import DEFAULT_WEIGHTS, QueryShape, classify_query, score_fusion
 from quiver.engine.model import ModelBinding
 from quiver.engine.parts import EngineParts
+from quiver.engine.path_prior import PathRanker
 from quiver.engine.snippets import SnippetReader
 from quiver.errors import InvalidQueryError
 from quiver.ids import SymbolId, VectorId
@@ -45,6 +46,8 @@ class Searcher:
     def __init__(self, parts: EngineParts, model: ModelBinding) -> None:
         self._parts = parts
         self._model = model
+        # Compiled once per engine: the prior costs a cached match per candidate path.
+        self._ranker = PathRanker(parts.options.path_prior)
 
     def search(self, query: SearchQuery) -> SearchResponse:
         """``VectorSearchEngine.search``, with snippets."""
@@ -102,7 +105,7 @@ class Searcher:
         found_by = {i: ("semantic",) for i, _ in semantic_hits}
         for i, _ in text_hits:
             found_by[i] = (*found_by.get(i, ()), "text")
-        results = self._results(ranked[:limit], found_by, snippets=snippets)
+        results = self._results(ranked, found_by, snippets=snippets, limit=limit)
         return SearchResponse(
             results=tuple(results),
             partial=self._parts.state != "ready",
@@ -176,12 +179,28 @@ class Searcher:
         found_by: Mapping[int, tuple[str, ...]],
         *,
         snippets: bool = True,
+        limit: int | None = None,
+        prior: bool = True,
+        decoded: _DecodedRecords | None = None,
     ) -> list[SearchResult]:
+        """The first ``limit`` (all: None) of ``ranked`` (best first) as results, after the
+        path prior (``quiver.engine.path_prior``) lowered the scores of tests, vendored and
+        generated code (unless ``prior`` is False: ``ranked`` is final). ``ranked`` should
+        hold more candidates than ``limit``, so the prior can promote a product symbol past
+        the cut; only those that could make it are decoded. ``decoded``: records this query
+        already read."""
         results = []
         with self._parts.state_lock:
-            records = [(self._parts.catalog.symbols.get(SymbolId(i)), score) for i, score in ranked]
+            records = decoded or _DecodedRecords(self._parts.catalog.symbols)
+            # Misses are read from the table of now (an earlier one may have been swapped out).
+            records.symbols = self._parts.catalog.symbols
+            if prior and self._ranker.enabled:
+                ranked = self._ranker.rerank(ranked, records.path, limit)
+            else:
+                ranked = ranked[:limit]
+            found = [(records.get(i), score) for i, score in ranked]
         reader = SnippetReader(self._parts.options.max_file_size) if snippets else None
-        for record, score in records:
+        for record, score in found:
             if record is None:
                 continue
             results.append(self._result(record, score, found_by.get(int(record.id), ()), reader))
@@ -239,8 +258,8 @@ class Searcher:
             )
         query = SearchQuery(text=target.name, mode="semantic", limit=limit + 1)
         hits = self._semantic_hits(vector, limit + 1, query, vectors)
-        ranked = [(i, score) for i, score in hits if i != int(target.id)][:limit]
-        results = self._results(ranked, {i: ("semantic",) for i, _ in ranked})
+        ranked = [(i, score) for i, score in hits if i != int(target.id)]
+        results = self._results(ranked, {i: ("semantic",) for i, _ in ranked}, limit=limit)
         return SearchResponse(
             tuple(results),
             partial=self._parts.state != "ready",
@@ -260,10 +279,16 @@ class Searcher:
         plus a hybrid search without snippets when the query reads like a sentence."""
         limit = max(1, min(limit, 1000))
         fuzzy_ranked: list[tuple[int, float]] = []
+        decoded: _DecodedRecords | None = None
         if names:
             with self._parts.state_lock:
                 fuzzy = self._parts.names.search(query.strip(), limit=limit)
-                fuzzy_ranked = [(m.key, m.score) for m in fuzzy]
+                decoded = _DecodedRecords(self._parts.catalog.symbols)
+                # A tie-breaker only: a fuzzy score grades how the typed characters fit a
+                # name, and a user who types `test_parse` means that test.
+                fuzzy_ranked = self._ranker.break_ties(
+                    [(m.key, m.score) for m in fuzzy], decoded.path
+                )
         semantic: list[tuple[int, float]] = []
         if meaning if meaning is not None else reads_like_sentence(query):
             try:
@@ -282,7 +307,8 @@ class Searcher:
                 seen.add(key)
                 unique.append((key, score))
         found_by = {key: ("semantic",) for key, _ in semantic}
-        return self._results(unique[:limit], found_by, snippets=False)
+        # Semantic matches had the prior in `_search`; name matches only break ties with it.
+        return self._results(unique[:limit], found_by, snippets=False, prior=False, decoded=decoded)
 
     def document_symbols(self, path: Path | str) -> list[SymbolRecord]:
         """The indexed symbols of one file, in source order."""
@@ -290,6 +316,26 @@ class Searcher:
         with self._parts.state_lock:
             records = self._parts.catalog.symbols_of(relative)
         return sorted(records, key=lambda r: (r.range.start.line, r.range.start.character))
+
+
+class _DecodedRecords:
+    """The symbol records one query reads, each decoded once (caller holds ``state_lock``)."""
+
+    __slots__ = ("_records", "symbols")
+
+    def __init__(self, symbols: SymbolTable) -> None:
+        #: Where misses are read: the catalog's table under the lock now held.
+        self.symbols = symbols
+        self._records: dict[int, SymbolRecord | None] = {}
+
+    def get(self, symbol_id: int) -> SymbolRecord | None:
+        if symbol_id not in self._records:
+            self._records[symbol_id] = self.symbols.get(SymbolId(symbol_id))
+        return self._records[symbol_id]
+
+    def path(self, symbol_id: int) -> str | None:
+        record = self.get(symbol_id)
+        return record.path if record is not None else None
 
 
 def reads_like_sentence(query: str) -> bool:

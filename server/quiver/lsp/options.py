@@ -5,7 +5,8 @@ The accepted JSON is documented in ``docs/protocol.md`` ("initializationOptions"
 
 ```json
 {"cacheDir": "/home/me/.cache/quiver", "exclude": ["**/generated/**"],
- "maxFileSize": 1048576, "search": {"limit": 50, "mode": "hybrid"},
+ "maxFileSize": 1048576,
+ "search": {"limit": 50, "mode": "hybrid", "secondaryPaths": ["tests/"], "secondaryWeight": 0.9},
  "watch": true, "logLevel": "info"}
 ```
 
@@ -27,6 +28,12 @@ from pathlib import Path
 from typing import Any, Literal, TypeGuard, get_args
 
 from quiver.api import DEFAULT_LIMIT, MAX_LIMIT, SEARCH_MODES, SearchMode
+from quiver.secondary_code import (
+    DEFAULT_PATH_PRIOR,
+    DEFAULT_SECONDARY_PATHS,
+    PathPrior,
+    pattern_problem,
+)
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -46,7 +53,8 @@ class ServerOptions:
     ``cache_dir`` None means "the default location" (decided by the store);
     ``exclude`` holds glob patterns on workspace-relative paths, added to the
     built-in excludes; ``max_file_size`` is in bytes; ``search_limit`` and
-    ``search_mode`` are the defaults of requests that do not say.
+    ``search_mode`` are the defaults of requests that do not say; ``path_prior``
+    ranks tests, fixtures, vendored and generated code below product code.
     """
 
     cache_dir: Path | None = None
@@ -54,6 +62,7 @@ class ServerOptions:
     max_file_size: int = 1_048_576
     search_limit: int = DEFAULT_LIMIT
     search_mode: SearchMode = "hybrid"
+    path_prior: PathPrior = DEFAULT_PATH_PRIOR
     watch: bool = True
     log_level: LogLevel = "info"
 
@@ -263,8 +272,71 @@ def _read_search(reader: _Reader, value: object) -> None:
                 reader.changes["search_limit"] = limit
         elif key == "mode":
             _read_choice(reader, "search.mode", "search_mode", item, SEARCH_MODES)
+        elif key == "secondaryPaths":
+            _read_secondary_paths(reader, item)
+        elif key == "secondaryWeight":
+            _read_secondary_weight(reader, item)
         else:
-            reader.unknown(f"search.{key}", ("limit", "mode"))
+            reader.unknown(f"search.{key}", ("limit", "mode", "secondaryPaths", "secondaryWeight"))
+
+
+def _prior(reader: _Reader) -> PathPrior:
+    """The path prior as read so far (``secondaryPaths`` and ``secondaryWeight`` each
+    replace their half of it)."""
+    prior = reader.changes.get("path_prior", reader.current.path_prior)
+    assert isinstance(prior, PathPrior)
+    return prior
+
+
+def _read_secondary_paths(reader: _Reader, value: object) -> None:
+    key = "search.secondaryPaths"
+    if value is None:
+        reader.changes["path_prior"] = replace(_prior(reader), patterns=DEFAULT_SECONDARY_PATHS)
+        return
+    if not isinstance(value, list):
+        reader.bad(
+            key,
+            value,
+            "a list of glob patterns",
+            _show(list(_prior(reader).patterns)),
+            'a list such as ["tests/", "test_*.py", "vendor/"] ([] ranks all code alike)',
+        )
+        return
+    # Keep the usable patterns, as for 'exclude': one typo should not undo the rest.
+    patterns = []
+    for position, item in enumerate(value):
+        problem = "is not a glob pattern"
+        if isinstance(item, str) and item.strip():
+            unusable = pattern_problem(item)
+            if unusable is None:
+                patterns.append(item.strip())
+                continue
+            problem = f"is not usable ({unusable})"
+        reader.problems.append(
+            OptionProblem(
+                "error",
+                f"{key}[{position}]",
+                f"Invalid Quiver option {key}[{position}]: {_show(item)} {problem}; "
+                "ignoring this entry and keeping the others.\n"
+                f"Suggestion: make every entry of {key!r} a non-empty glob pattern on "
+                'workspace-relative paths, as in ["tests/", "*_test.go"].',
+            )
+        )
+    reader.changes["path_prior"] = replace(_prior(reader), patterns=tuple(patterns))
+
+
+def _read_secondary_weight(reader: _Reader, value: object) -> None:
+    weight = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if weight is None or not (math.isfinite(weight) and 0.0 < weight <= 1.0):
+        reader.bad(
+            "search.secondaryWeight",
+            value,
+            "a number greater than 0 and at most 1",
+            _show(_prior(reader).weight),
+            f"a number such as {DEFAULT_PATH_PRIOR.weight} (1 ranks all code alike)",
+        )
+    else:
+        reader.changes["path_prior"] = replace(_prior(reader), weight=float(weight))
 
 
 def _read_choice(
