@@ -278,3 +278,34 @@ def test_a_model_that_cannot_load_is_reported_by_hybrid_search_not_hidden(
         assert warm.workspace_symbols("LoadSettings", limit=5)[0].name == "LoadSettings"
     finally:
         warm.close()
+
+
+def test_the_path_prior_setting_reaches_the_folders_engines(
+    session: WorkspaceSession, root: Path, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from quiver.secondary_code import PathPrior
+
+    body = "def reconcile_ledger_totals(ledger):\n    return sum(ledger)\n"
+    (root / "billing").mkdir()
+    (root / "billing" / "ledger.py").write_text(body)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_ledger.py").write_text(body)
+
+    def ranked() -> list[tuple[str, float]]:
+        response = session.search("reconcile_ledger_totals", mode="text", limit=2)
+        return [(r.relative_path, r.score) for r in response.results]
+
+    wait_until(lambda: len(ranked()) == 2, "both copies to be indexed")
+    (first, product), (second, secondary) = ranked()
+    assert (first, second) == ("billing/ledger.py", "tests/test_ledger.py")
+    # The two copies score alike for the words (their paths differ); the test's is lowered.
+    assert secondary / product < 0.95
+
+    off = replace(ServerOptions(cache_dir=tmp_path / "cache"), path_prior=PathPrior(weight=1.0))
+    session.set_options(off)
+    wait_until(
+        lambda: len(scores := sorted(s for _, s in ranked())) == 2 and scores[0] / scores[1] > 0.95,
+        "the prior to be switched off",
+    )

@@ -259,4 +259,5 @@ def _engine_options(options: WorkspaceOptions) -> EngineOptions:
         cache_root=options.cache_dir,
         max_file_size=options.max_file_size,
         excludes=options.exclude,
+        path_prior=options.path_prior,
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from quiver.secondary_code import PathPrior
+
 __all__ = ["WorkspaceOptions"]
 
 
@@ -27,3 +29,8 @@ class WorkspaceOptions(Protocol):
     @property
     def watch(self) -> bool:
         """Whether the workspace watches its folders for changes made outside the editor."""
+
+    @property
+    def path_prior(self) -> PathPrior:
+        """Which paths hold secondary code (tests, fixtures, vendored, generated) and how much
+        lower such a result ranks than product code of the same score."""

@@ -161,10 +161,11 @@ class WorkspaceSession:
         files they affect are re-indexed); ``watch`` starts or stops the watcher."""
         with self._lock:
             old, self._options = self._options, options
-            reopen = (old.cache_dir, old.exclude, old.max_file_size) != (
+            reopen = (old.cache_dir, old.exclude, old.max_file_size, old.path_prior) != (
                 options.cache_dir,
                 options.exclude,
                 options.max_file_size,
+                options.path_prior,
             )
             if reopen and self._started:
                 roots = self._folders.roots()
