@@ -120,7 +120,10 @@ def _add_serve_command(commands: Any) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    from quiver.cli.diagnostics import trace_allocations_if_asked
     from quiver.lsp.attrs_cache import cached_attrs_bytecode
+
+    trace_allocations_if_asked()  # QUIVER_TRACEMALLOC: what grows in a long session
 
     # lsprotocol's ~570 attrs classes are a sixth of a warm start; their bytecode is cached.
     with cached_attrs_bytecode():
