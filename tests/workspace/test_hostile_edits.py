@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from session_helpers import (
     GatedEmbedder,
     RecordingListener,
@@ -19,7 +21,7 @@ from session_helpers import (
 )
 
 from quiver.ivf.index import IVFIndex
-from quiver.workspace.large_files import STAGE_CHUNK
+from quiver.workspace.large_files import STAGE_CHUNK, changed_span
 
 
 class FullDisk:
@@ -132,3 +134,23 @@ def test_a_large_update_never_holds_up_the_edits_of_other_files(tmp_path: Path) 
         assert sum(embedder.embedded) < 1_100
     finally:
         session.close()
+
+
+def naive_span(old: str, new: str) -> int:
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(old), len(new)) - prefix
+        and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]
+    ):
+        suffix += 1
+    return len(new) - prefix - suffix
+
+
+@given(st.text(alphabet="ab\n", max_size=40), st.text(alphabet="ab\n", max_size=40))
+def test_the_changed_span_of_an_edit_is_what_lies_outside_the_common_ends(
+    old: str, new: str
+) -> None:
+    assert changed_span(old, new) == naive_span(old, new)

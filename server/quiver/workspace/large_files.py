@@ -185,6 +185,9 @@ class LargeUpdates:
         self._staging = staging
         self._apply = apply
         self._queue: dict[Path, _Staged] = {}
+        #: The last text of each large buffer seen, so that typing in one is told from a
+        #: paste without parsing it (writer thread only).
+        self._last_text: dict[Path, str] = {}
 
     def take(
         self, folder: Folder, engine: VectorSearchEngine, path: Path, change: PathChange
@@ -192,10 +195,12 @@ class LargeUpdates:
         """Whether ``change`` of ``path`` is a large update: then it is queued (replacing
         one queued for the path) and applied once its new symbols are embedded; else the
         caller applies it now (and any update queued for the path is dropped). Costs a
-        parse of the file when it is larger than ``STAGE_MIN_BYTES``."""
+        parse of the file when it is larger than ``STAGE_MIN_BYTES`` and, for a buffer,
+        that much of it changed since the last one (typing in a large file costs two
+        slice comparisons)."""
         with self._lock:
             earlier = self._queue.pop(path, None)
-        data = self._source(engine, path, change)
+        data = self._source(engine, path, change, self._last_text)
         texts = self._new_texts(engine, path, data) if data is not None else []
         if len(texts) < STAGE_MIN_SYMBOLS:
             if earlier is not None:
@@ -255,12 +260,19 @@ class LargeUpdates:
                 self._staging().drop(staged.texts)
 
     @staticmethod
-    def _source(engine: VectorSearchEngine, path: Path, change: PathChange) -> bytes | None:
-        """The text the update would index, if it is large enough to consider."""
-        if change.kind is ChangeKind.BUFFER and change.text is not None:
-            if len(change.text) < STAGE_MIN_BYTES:
+    def _source(
+        engine: VectorSearchEngine, path: Path, change: PathChange, last_text: dict[Path, str]
+    ) -> bytes | None:
+        """The text the update would index, if enough of it may be new to consider."""
+        text = change.text if change.kind is ChangeKind.BUFFER else None
+        previous = last_text.pop(path, None)
+        if text is not None:
+            if len(text) < STAGE_MIN_BYTES:
                 return None
-            return change.text.encode("utf-8", "surrogatepass")
+            last_text[path] = text
+            if previous is not None and changed_span(previous, text) < STAGE_MIN_BYTES:
+                return None  # typing: a few symbols at most
+            return text.encode("utf-8", "surrogatepass")
         if change.kind is not ChangeKind.DISK:
             return None
         try:
@@ -279,3 +291,26 @@ class LargeUpdates:
         symbols = extract_symbols(data, engine.relative_path(path), language)
         indexed = {record.content_hash for record in engine.document_symbols(path)}
         return list(dict.fromkeys(symbol_text(s) for s in symbols if s.content_hash not in indexed))
+
+
+def changed_span(old: str, new: str) -> int:
+    """How many characters of ``new`` lie outside its common prefix and suffix with
+    ``old``: an upper bound of what an edit changed. Binary searches on slice
+    comparisons (memory compares, well under a millisecond for a megabyte)."""
+    limit = min(len(old), len(new))
+    low, high = 0, limit  # the common prefix is at least low, at most high
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[:middle] == new[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    prefix = low
+    low, high = 0, limit - prefix
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[len(old) - middle :] == new[len(new) - middle :]:
+            low = middle
+        else:
+            high = middle - 1
+    return len(new) - prefix - low
