@@ -98,15 +98,27 @@ def edited(original: str, probe: str) -> str:
     )
 
 
-def resident_mb(pid: int) -> tuple[float, float, int]:
-    """``VmRSS`` and ``VmHWM`` in MB, and the thread count, of process ``pid``."""
+def resident(pid: int) -> dict[str, float]:
+    """Resident memory of process ``pid`` in MB (``VmRSS``, peak ``VmHWM``, anonymous and
+    file-backed parts), its thread count and how many mappings are of deleted files (old
+    index segments still mapped)."""
     fields: dict[str, str] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
         fields[key] = value.strip()
-    rss = int(fields["VmRSS"].split()[0]) / 1024
-    hwm = int(fields["VmHWM"].split()[0]) / 1024
-    return rss, hwm, int(fields["Threads"])
+
+    def mb(key: str) -> float:
+        return round(int(fields[key].split()[0]) / 1024, 1)
+
+    maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return {
+        "rss_mb": mb("VmRSS"),
+        "hwm_mb": mb("VmHWM"),
+        "anon_mb": mb("RssAnon"),
+        "file_mb": mb("RssFile"),
+        "threads": int(fields["Threads"]),
+        "deleted_maps": sum(1 for line in maps if line.endswith("(deleted)")),
+    }
 
 
 @dataclass
@@ -152,6 +164,8 @@ async def soak(args: argparse.Namespace, tree: Path) -> dict[str, Any]:
     if args.malloc_arena_max:
         os.environ["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
     if args.tracemalloc:
+        TRACEMALLOC_REPORT.parent.mkdir(exist_ok=True)
+        TRACEMALLOC_REPORT.unlink(missing_ok=True)
         os.environ["QUIVER_TRACEMALLOC"] = str(args.tracemalloc)
         os.environ["QUIVER_TRACEMALLOC_FILE"] = str(TRACEMALLOC_REPORT)
     started = time.monotonic()
@@ -239,13 +253,11 @@ async def soak(args: argparse.Namespace, tree: Path) -> dict[str, Any]:
         t0 = time.monotonic()
         while time.monotonic() < deadline:
             await asyncio.sleep(args.sample_s)
-            rss, hwm, threads = resident_mb(pid)
+            memory = resident(pid)
             done = load.take()
             row = {
                 "t_s": round(time.monotonic() - t0, 1),
-                "rss_mb": round(rss, 1),
-                "hwm_mb": round(hwm, 1),
-                "threads": threads,
+                **memory,
                 "edits_per_s": round(done.edits / args.sample_s, 1),
                 "symbol_p50_ms": p50(done.symbol_ms),
                 "search_p50_ms": p50(done.search_ms),
@@ -255,10 +267,12 @@ async def soak(args: argparse.Namespace, tree: Path) -> dict[str, Any]:
             samples.append(row)
             if len(samples) % args.print_every == 1 or args.print_every == 1:
                 print(
-                    f"{row['t_s']:>7.0f} s  rss {rss:7.1f} MB  (peak {hwm:7.1f})  "
-                    f"{row['edits_per_s']:5.1f} edits/s  symbol p50 {row['symbol_p50_ms']} ms  "
-                    f"search p50 {row['search_p50_ms']} ms  threads {threads}  "
-                    f"load {row['load']}",
+                    f"{row['t_s']:>7.0f} s  rss {row['rss_mb']:7.1f} MB "
+                    f"(anon {row['anon_mb']:6.1f}, file {row['file_mb']:6.1f}, "
+                    f"peak {row['hwm_mb']:7.1f})  {row['edits_per_s']:5.1f} edits/s  "
+                    f"symbol p50 {row['symbol_p50_ms']} ms  search p50 "
+                    f"{row['search_p50_ms']} ms  threads {row['threads']}  deleted maps "
+                    f"{row['deleted_maps']}  load {row['load']}",
                     flush=True,
                 )
 
@@ -272,7 +286,10 @@ async def soak(args: argparse.Namespace, tree: Path) -> dict[str, Any]:
     return {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "python": platform.python_version(),
-        "args": vars(args),
+        "args": {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in vars(args).items()
+        },
         "tree": {"files": status["files"], "symbols": status["symbols"]},
         "ready_s": round(ready_s, 1),
         "load_average": {"start": load_before, "end": os.getloadavg()},
@@ -303,7 +320,6 @@ def main() -> None:
     tree = prepare_tree(args.files)
     results = asyncio.run(soak(args, tree))
     args.out.parent.mkdir(exist_ok=True)
-    results["args"]["out"] = str(args.out)
     args.out.write_text(json.dumps(results, indent=2))
     print(
         f"\n{results['tree']['files']} files, {results['tree']['symbols']:,} symbols; "

@@ -11,6 +11,7 @@ arenas) is not seen: compare with the process's resident size.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     import tracemalloc
 
 __all__ = ["trace_allocations_if_asked"]
+
+log = logging.getLogger(__name__)
 
 #: Lines per report.
 TOP = 30
@@ -67,5 +70,10 @@ def _report_forever(interval: float, report: Path) -> None:
                     f"  {diff.size_diff / 1e6:+8.2f} MB {diff.count_diff:+8} blocks "
                     f"(now {diff.size / 1e6:.2f} MB)  {diff.traceback}"
                 )
-        with report.open("a", encoding="utf-8") as out:
-            out.write("\n".join(lines) + "\n")
+        try:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            with report.open("a", encoding="utf-8") as out:
+                out.write("\n".join(lines) + "\n")
+        except OSError as error:  # the server goes on; the reports stop
+            log.warning("Cannot write the allocation report %s: %s", report, error)
+            return

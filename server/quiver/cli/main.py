@@ -120,6 +120,9 @@ def _add_serve_command(commands: Any) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    from quiver.workspace.memory import limit_arenas
+
+    limit_arenas()  # before any thread starts: a long session's memory stays flat
     from quiver.cli.diagnostics import trace_allocations_if_asked
     from quiver.lsp.attrs_cache import cached_attrs_bytecode
 

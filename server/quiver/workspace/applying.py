@@ -29,6 +29,7 @@ from quiver.workspace.folders import Folder, FolderSet
 from quiver.workspace.indexing import FolderIndexer
 from quiver.workspace.jobs import Job
 from quiver.workspace.large_files import BufferLimit, LargeUpdates
+from quiver.workspace.memory import release_free_memory
 from quiver.workspace.recovery import WriteRetries, refused_write
 from quiver.workspace.status import SessionListener
 
@@ -196,6 +197,13 @@ class ChangeApplier:
         self._listener.status_changed(state_changed=False)
 
     def _flush(self) -> None:
+        try:
+            self._flush_folders()
+        finally:
+            # Edits pause (or 30 s went by): what their updates freed goes back to the system.
+            release_free_memory()
+
+    def _flush_folders(self) -> None:
         for folder in self._folders.snapshot():
             engine = folder.engine
             if engine is None:
