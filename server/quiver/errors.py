@@ -51,3 +51,8 @@ class IndexLockedError(QuiverError):
 class IndexWriteError(QuiverError):
     """The disk refused a write of the index (full, read-only, quota); the last
     published generation is intact."""
+
+
+class CacheDirectoryError(QuiverError):
+    """A workspace's cache directory cannot be created or used (a file is in its place, a
+    parent is not a directory, no permission, no space)."""

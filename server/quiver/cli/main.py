@@ -8,6 +8,7 @@ function running it; :func:`main` configures logging and dispatches.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 import time
@@ -63,6 +64,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except OSError as error:
+        if error.errno not in _REFUSED_WRITES:
+            raise
+        # A full disk (or quota, or a read-only one) is the user's to fix, not a crash.
+        print(f"quiver: {_refused_write(error)}", file=sys.stderr)
+        return 1
+
+
+#: Writes the disk refused: full, over quota, past the file size limit, read-only.
+_REFUSED_WRITES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+
+
+def _refused_write(error: OSError) -> str:
+    """What a refused write means and what to do about it (a ``Suggestion:`` line)."""
+    where = f" {error.filename}" if error.filename else ""
+    if error.errno == errno.EROFS:
+        problem, fix = "the disk is read-only", "Point the cache at a writable disk"
+    else:
+        problem, fix = "the disk is full", "Free some space, or point the cache at a disk with room"
+    return (
+        f"Cannot write{where}: {problem} ({error.strerror}).\n"
+        f"Suggestion: {fix} (`--cache-dir` or QUIVER_CACHE_DIR); the last complete index "
+        "stays usable."
+    )
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -96,7 +121,13 @@ def _add_serve_command(commands: Any) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    from quiver.workspace.memory import limit_arenas
+
+    limit_arenas()  # before any thread starts: a long session's memory stays flat
+    from quiver.cli.diagnostics import trace_allocations_if_asked
     from quiver.lsp.attrs_cache import cached_attrs_bytecode
+
+    trace_allocations_if_asked()  # QUIVER_TRACEMALLOC: what grows in a long session
 
     # lsprotocol's ~570 attrs classes are a sixth of a warm start; their bytecode is cached.
     with cached_attrs_bytecode():

@@ -19,18 +19,25 @@ mtimes in the catalog make the next ``index_tree`` redo them.
 Catalog copies are numbered when taken and written in order, outside the
 update lock: an older copy never overwrites a newer one. A write the disk
 refuses (full disk, quota, read-only) becomes ``IndexWriteError`` and every
-part is re-opened from the last published generation (``disk_writes``).
+part is re-opened from the last published generation (``disk_writes``). If
+even that re-open fails, the parts stay closed and the next write re-opens
+them first: a refused write is never the end of the engine's writing, so
+once there is room again the next ``index_tree`` (or update) succeeds.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import shutil
 import threading
+import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from quiver.engine.catalog import Catalog
-from quiver.engine.parts import EngineParts
+from quiver.engine.parts import NO_ROOM_ERRNOS, EngineParts
 from quiver.errors import IndexWriteError, QuiverError
 from quiver.ids import SymbolId
 
@@ -42,10 +49,10 @@ class Durability:
     into ``IndexWriteError``.
 
     ``reopen`` re-opens every part from the last published generation after a
-    failed write (``Roles.reopen_after_failed_write``).
+    failed write and says whether it could (``Roles.reopen_after_failed_write``).
     """
 
-    def __init__(self, parts: EngineParts, *, reopen: Callable[[], None]) -> None:
+    def __init__(self, parts: EngineParts, *, reopen: Callable[[], bool]) -> None:
         self._parts = parts
         self._reopen = reopen
         # Catalog copies are numbered when taken and written in order, outside the
@@ -63,20 +70,25 @@ class Durability:
         resume from: every part is re-opened from the last published generation
         (which that failure left intact). Changes since then are lost from the
         index, not from the sources: their files' recorded mtimes are the old
-        ones, so the next ``index_tree`` redoes them.
+        ones, so the next ``index_tree`` redoes them. Parts that could not be
+        re-opened then are re-opened on entry here, before anything is written
+        (``IndexWriteError`` if that still fails). Caller holds the update lock.
         """
+        parts = self._parts
+        if parts.reopen_problem is not None and not self._reopen():
+            raise refused_write_error(
+                parts.cache_dir, action, f"cannot re-open the index: {parts.reopen_problem}"
+            )
         try:
             yield
         except (OSError, IndexWriteError) as error:
-            reason = error.strerror if isinstance(error, OSError) else error.message
-            log.error("Could not %s in %s: %s", action, self._parts.cache_dir, reason)
+            reason = refusal_reason(error)
+            log.error("Could not %s in %s: %s", action, parts.cache_dir, reason)
+            # The failed writers' handles live on in the traceback's frames; the text
+            # index's writer holds its directory's lock until it is gone.
+            _release_frames(error)
             self._reopen()
-            raise IndexWriteError(
-                f"Could not {action}: writing to {self._parts.cache_dir} failed ({reason}).",
-                "Free some disk space (or point QUIVER_CACHE_DIR / the cacheDir option at "
-                "a disk with room) and index again; the last complete index stays usable "
-                "meanwhile, and the next run takes in what this one could not write.",
-            ) from error
+            raise refused_write_error(parts.cache_dir, action, reason) from error
 
     def flush(self) -> bool:
         """``VectorSearchEngine.flush``: commits the indexes under the update lock, then
@@ -164,3 +176,88 @@ def reconcile(parts: EngineParts) -> None:
             record.mtime_ns = -1
             record.file_hash = ""
             log.info("Re-indexing %s: its vectors are incomplete.", path)
+
+
+def refused_write_error(cache_dir: Path, action: str, reason: str) -> IndexWriteError:
+    """The error a refused write of the cache becomes: what failed, why (naming a full
+    disk as such: the commonest cause), and what to do."""
+    if "the disk is full" not in reason and _nearly_full(cache_dir):
+        reason = f"the disk is full ({reason})"
+    return IndexWriteError(
+        f"Could not {action}: writing to {cache_dir} failed ({reason}).",
+        "Free some disk space (or point QUIVER_CACHE_DIR / the cacheDir option at "
+        "a disk with room) and index again; the last complete index stays usable "
+        "meanwhile, and the next run takes in what this one could not write.",
+    )
+
+
+#: Below this much free space a refused write is put down to a full disk.
+_NEARLY_FULL_BYTES = 16 << 20
+
+
+def refusal_reason(error: BaseException) -> str:
+    """Why a write (or an open for writing) failed, in words: a full disk or quota named
+    as such."""
+    for cause in _causes(error):
+        if isinstance(cause, OSError) and cause.errno in NO_ROOM_ERRNOS:
+            return f"the disk is full ({cause.strerror})"
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    return error.message if isinstance(error, QuiverError) else str(error)
+
+
+def _nearly_full(directory: Path) -> bool:
+    try:
+        return shutil.disk_usage(directory).free < _NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the errors it was raised from or while handling."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _release_frames(error: BaseException) -> None:
+    """Drop the local variables of the finished frames that ``error`` and the errors it
+    was raised from keep alive, so the handles they held (a killed Tantivy writer
+    holding its directory's lock) are released before the parts are re-opened. The
+    frames still running (this one, its caller) are left as they are."""
+    current: BaseException | None = error
+    while current is not None:
+        if current.__traceback__ is not None:
+            traceback.clear_frames(current.__traceback__)
+        current = current.__cause__
+
+
+#: Free space above which a disk is taken to have room without a probe write.
+_ROOMY_BYTES = 1 << 20
+#: What a probe writes: room for a few lock files and a small commit.
+_PROBE_BYTES = 64 << 10
+
+
+def has_room(directory: Path, *, probe: bool = False) -> bool:
+    """Whether the disk holding ``directory`` takes writes: its free space (one
+    ``statvfs``), and when that is low, or ``probe`` asks, a probe file written and
+    deleted there (a quota or a file size limit show only to a write; well under a
+    millisecond). A directory that does not exist yet has room as far as this can tell."""
+    try:
+        if not probe and shutil.disk_usage(directory).free >= _ROOMY_BYTES:
+            return True
+    except OSError:
+        return True  # not there yet: creating it will say what is wrong
+    path = directory / f".quiver-room-probe-{os.getpid()}-{threading.get_ident()}"
+    try:
+        with path.open("wb") as file:
+            file.write(bytes(_PROBE_BYTES))
+        return True
+    except OSError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()

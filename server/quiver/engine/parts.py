@@ -17,6 +17,7 @@ indexes and the catalog. Where both are taken, ``update_lock`` comes first.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import threading
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pathlib import Path
 from quiver.api import EngineState, Role
 from quiver.embed.cache import EmbeddingCache
 from quiver.engine.catalog import Catalog
+from quiver.errors import CacheDirectoryError
 from quiver.fuzzy import NameIndex
 from quiver.ivf.errors import IndexReadOnlyError
 from quiver.ivf.index import IVFIndex
@@ -73,8 +75,12 @@ class EngineParts:
         self.last_update: datetime | None = None
         # Applied changes not yet committed to disk (see ``Durability.flush``).
         self.unflushed = False
+        #: Why a writer's parts could not be re-opened after a refused write (a full disk),
+        #: None while they are open: closed meanwhile, they are re-opened by the next write
+        #: (``Durability.disk_writes``).
+        self.reopen_problem: str | None = None
         self.closed = False
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        make_cache_dir(self.cache_dir)
         #: The cache directory's writer lock (an OS ``flock`` that dies with its process).
         self.writer_lock = WriterLock(self.cache_dir)
         self.catalog = Catalog()
@@ -152,3 +158,54 @@ def name_index(catalog: Catalog) -> NameIndex[int]:
     names: NameIndex[int] = NameIndex()
     names.add_utf8(*catalog.names())
     return names
+
+
+#: A write the disk refused for want of room: full, over quota, or past a file size limit.
+NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def make_cache_dir(cache_dir: Path) -> None:
+    """Create ``cache_dir`` (and its parents) unless it is a directory already.
+
+    Raises ``CacheDirectoryError`` saying what is in the way (a file where the
+    directory or one of its parents should be, no permission, no room), instead of
+    the bare ``OSError``. Costs one ``mkdir`` (and a few ``stat`` on failure).
+    """
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _cache_dir_error(cache_dir, error) from error
+
+
+def _cache_dir_error(cache_dir: Path, error: OSError) -> CacheDirectoryError:
+    elsewhere = (
+        "or point the cache elsewhere (`--cache-dir`, QUIVER_CACHE_DIR or the cacheDir option)"
+    )
+    in_the_way = next(
+        (p for p in (cache_dir, *cache_dir.parents) if p.exists() and not p.is_dir()), None
+    )
+    if in_the_way is not None:
+        problem = (
+            f"The index directory {cache_dir} is a file, not a directory."
+            if in_the_way == cache_dir
+            else f"Cannot create the index directory {cache_dir}: {in_the_way} is a file, "
+            "not a directory."
+        )
+        return CacheDirectoryError(
+            problem,
+            f"Move or delete the file {in_the_way} (Quiver recreates the index), {elsewhere}.",
+        )
+    if error.errno in NO_ROOM_ERRNOS:
+        return CacheDirectoryError(
+            f"Cannot create the index directory {cache_dir}: {error.strerror}.",
+            f"Free some disk space {elsewhere}.",
+        )
+    if isinstance(error, PermissionError) or error.errno == errno.EROFS:
+        return CacheDirectoryError(
+            f"Cannot create the index directory {cache_dir}: {error.strerror}.",
+            f"Make {cache_dir.parent} writable for this user, {elsewhere}.",
+        )
+    return CacheDirectoryError(
+        f"Cannot create the index directory {cache_dir}: {error.strerror or error}.",
+        f"Check that the path is a writable directory, {elsewhere}.",
+    )

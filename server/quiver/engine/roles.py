@@ -23,8 +23,9 @@ import shutil
 from typing import Literal
 
 from quiver.engine.catalog import Catalog
+from quiver.engine.durability import has_room, refusal_reason, refused_write_error
 from quiver.engine.model import ModelBinding
-from quiver.engine.parts import EngineParts, name_index
+from quiver.engine.parts import NO_ROOM_ERRNOS, EngineParts, name_index
 from quiver.errors import IndexCorruptError, IndexFormatError, IndexLockedError, QuiverError
 from quiver.ivf.index import IVFIndex
 from quiver.store.lock import WriterLockedError
@@ -45,23 +46,41 @@ class Roles:
 
         ``writer`` raises ``WriterLockedError`` when another process writes;
         ``reader`` never takes the lock. The lock is released if opening fails.
+        A disk too full to open on raises ``IndexWriteError``.
         """
         lock = self._parts.writer_lock
-        if role == "writer":
-            lock.acquire()
-        elif role == "auto":
-            lock.try_acquire()
-        if lock.held:
-            try:
-                self._open_writable()
-            except BaseException:
-                lock.release()
+        if role != "reader" and not has_room(self._parts.cache_dir):
+            # Taking the lock writes this process's pid into it: a failed write would
+            # leave the lock held by a file nobody can close.
+            raise refused_write_error(self._parts.cache_dir, "open the index", "the disk is full")
+        try:
+            if role == "writer":
+                lock.acquire()
+            elif role == "auto":
+                lock.try_acquire()
+            if lock.held:
+                try:
+                    self._open_writable()
+                except BaseException:
+                    lock.release()
+                    raise
+            else:
+                self._open_readable()
+        except OSError as error:
+            if error.errno not in NO_ROOM_ERRNOS:
                 raise
-        else:
-            self._open_readable()
+            # The lock's pid, a new index's first files: nothing opens on a full disk.
+            raise refused_write_error(
+                self._parts.cache_dir, "open the index", f"the disk is full ({error.strerror})"
+            ) from error
 
-    def _open_writable(self) -> None:
-        """Open every part for writing; a damaged or foreign-version cache is rebuilt."""
+    def _open_writable(self, *, reopening: bool = False) -> None:
+        """Open every part for writing; a damaged or foreign-version cache is rebuilt.
+
+        ``reopening`` (after a refused write): a vector index whose lock is still held
+        (a handle of the failed write not yet released) fails the open instead of being
+        taken for missing, which would empty the index and re-embed the workspace.
+        """
         parts = self._parts
         parts.catalog_stamp = Catalog.stamp(parts.catalog_dir)
         try:
@@ -76,7 +95,7 @@ class Roles:
             self._reset_cache()
             parts.catalog = Catalog()
             parts.text = DocumentIndex.open(parts.cache_dir / "text")
-        parts.vectors = self._open_existing_vectors(writable=True)
+        parts.vectors = self._open_existing_vectors(writable=True, strict=reopening)
         parts.last_update = Catalog.saved_at(parts.catalog_dir)
         parts.names = name_index(parts.catalog)
         # A published index answers in full until index_tree finds what changed since.
@@ -106,9 +125,10 @@ class Roles:
             return None
 
     def _open_existing_vectors(
-        self, *, writable: bool, catalog: Catalog | None = None
+        self, *, writable: bool, catalog: Catalog | None = None, strict: bool = False
     ) -> IVFIndex | None:
-        """Map the published vector index, if any, without loading the model."""
+        """Map the published vector index, if any, without loading the model. ``strict``:
+        a vector index locked by another writer raises instead of counting as missing."""
         parts = self._parts
         catalog = catalog if catalog is not None else parts.catalog
         if not catalog.model_id or not parts.vectors_dir.exists():
@@ -116,6 +136,8 @@ class Roles:
         try:
             return IVFIndex.open(parts.vectors_dir, writable=writable)
         except QuiverError as error:
+            if strict and isinstance(error, WriterLockedError | IndexLockedError):
+                raise
             if writable:
                 log.warning("The vector index will be rebuilt: %s", error)
             else:
@@ -200,22 +222,50 @@ class Roles:
         log.info("This process now writes the index of %s.", parts.root)
         return True
 
-    def reopen_after_failed_write(self) -> None:
-        """Re-open every part from the last published generation (``Durability.disk_writes``).
+    def reopen_after_failed_write(self) -> bool:
+        """Re-open every part from the last published generation (``Durability.disk_writes``);
+        True if they are open for writing again.
 
-        What was applied but not committed is dropped; if even the re-open fails the
-        engine's state becomes ``error``.
+        What was applied but not committed is dropped. While the disk still refuses
+        writes (a probe write fails), or if the re-open fails, the parts are opened
+        read-only instead (searches answer from the last published generation), the
+        engine's state becomes ``error`` and ``reopen_problem`` says why: the next write
+        tries again first. Taking the parts' locks writes (their pid), which must not
+        be tried on a disk that refuses.
         """
         parts = self._parts
         with parts.update_lock, parts.state_lock:
             parts.close_parts(quietly=True)
             self._model.checked = False
             parts.unflushed = False
+            if not has_room(parts.cache_dir, probe=True):
+                self._open_read_only("the disk is full")
+                return False
             try:
-                self._open_writable()
+                self._open_writable(reopening=True)
             except (QuiverError, OSError) as error:
                 log.error("Re-opening the index of %s failed too: %s", parts.root, error)
-                parts.state = "error"
+                parts.close_parts(quietly=True)
+                self._open_read_only(refusal_reason(error))
+                return False
+            parts.reopen_problem = None
+            return True
+
+    def _open_read_only(self, problem: str) -> None:
+        """The writer's parts, opened read-only until a write re-opens them (``problem``
+        says why they are not writable). Caller holds both locks."""
+        parts = self._parts
+        parts.reopen_problem = problem
+        try:
+            self._open_readable()
+        except (QuiverError, OSError) as error:
+            log.warning("The index of %s cannot be read either: %s", parts.root, error)
+            parts.close_parts(quietly=True)
+        parts.state = "error"
+        # Nothing to check the model against until the parts are writable again: the
+        # check would take read-only (or missing) vectors for another model's and empty
+        # the index. The re-open (``_open_writable``) checks it again.
+        self._model.checked = True
 
     def rebuild_cache(self) -> None:
         """``VectorSearchEngine.rebuild_cache``: under both locks, removes the indexes and the
@@ -228,7 +278,13 @@ class Roles:
             shutil.rmtree(parts.cache_dir / "embeddings", ignore_errors=True)
             self._model.checked = False
             parts.unflushed = False
-            self._open_writable()
+            try:
+                self._open_writable()
+            except (QuiverError, OSError) as error:
+                parts.close_parts(quietly=True)
+                self._open_read_only(refusal_reason(error))
+                raise
+            parts.reopen_problem = None
 
     def _reset_cache(self) -> None:
         """Remove the catalog, text and vector indexes (not the embedding cache)."""

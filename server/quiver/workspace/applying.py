@@ -28,6 +28,9 @@ from quiver.workspace.changes import (
 from quiver.workspace.folders import Folder, FolderSet
 from quiver.workspace.indexing import FolderIndexer
 from quiver.workspace.jobs import Job
+from quiver.workspace.large_files import BufferLimit, LargeUpdates
+from quiver.workspace.memory import release_free_memory
+from quiver.workspace.recovery import WriteRetries, refused_write
 from quiver.workspace.status import SessionListener
 
 __all__ = ["BURST_FILES", "FLUSH_IDLE_S", "FLUSH_MAX_DELAY_S", "ChangeApplier"]
@@ -60,12 +63,18 @@ class ChangeApplier:
         indexer: FolderIndexer,
         buffers: DocumentBuffers,
         listener: SessionListener,
+        retries: WriteRetries,
+        buffer_limit: BufferLimit,
+        large: LargeUpdates,
     ) -> None:
         self._folders = folders
         self._lock = lock
         self._indexer = indexer
         self._buffers = buffers
         self._listener = listener
+        self._retries = retries
+        self._buffer_limit = buffer_limit
+        self._large = large
         self._changes = ChangeQueue()
         self._flush_at: float | None = None
         self._unflushed_since: float | None = None
@@ -107,7 +116,9 @@ class ChangeApplier:
 
     def _apply(self, batch: ChangeBatch) -> None:
         """Apply one coalesced batch: single-file updates, or one index_tree per folder for
-        bursts, new files and directory changes (its walk applies the ignore rules)."""
+        bursts, new files and directory changes (its walk applies the ignore rules).
+        A folder whose writes the disk refused waits for its retry (which the batch
+        hastens): that re-check takes in these changes too."""
         # A folder this session only reads is updated by its writer, which sees the
         # same files; unsaved buffers are re-applied if this session takes over.
         folders = self._folders.with_role("writer")
@@ -120,6 +131,9 @@ class ChangeApplier:
             mine = {p: c for p, c in batch.paths.items() if folder.contains(p)}
             rescan = any(folder.contains(directory) for directory in batch.rescan)
             if not mine and not rescan:
+                continue
+            if self._retries.pending(folder.root):
+                self._retries.hasten(folder.root)
                 continue
             changed_any = True
             if rescan or _touches_ignore_files(mine):
@@ -134,25 +148,79 @@ class ChangeApplier:
             if new or len(relevant) > BURST_FILES:
                 self._indexer.index([folder.root], title="Updating the index")
                 continue
-            for path, change in relevant.items():
-                _apply_one(engine, path, change, buffers)
+            # Small files first: a large one may be queued to be embedded a chunk per job.
+            for path, change in sorted(relevant.items(), key=lambda item: _size(item[1])):
+                if not self._admits(folder, path, change):
+                    continue
+                if self._large.take(folder, engine, path, change):
+                    continue
+                if not self._apply_one(folder, path, change, buffers):
+                    break  # the disk refused: the folder waits for its retry
         if changed_any:
-            with self._lock:
-                now = time.monotonic()
-                if self._unflushed_since is None:
-                    self._unflushed_since = now
-                self._flush_at = min(now + FLUSH_IDLE_S, self._unflushed_since + FLUSH_MAX_DELAY_S)
-            self._listener.status_changed(state_changed=False)
+            self._changed()
+
+    def apply_staged(self, folder: Folder, path: Path, change: PathChange) -> None:
+        """Apply a large update whose vectors are ready (``LargeUpdates``)."""
+        if folder.engine is None or self._retries.pending(folder.root):
+            return
+        self._apply_one(folder, path, change, self._buffers.snapshot())
+        self._changed()
+
+    def _admits(self, folder: Folder, path: Path, change: PathChange) -> bool:
+        """A buffer over the folder's size limit is not indexed (reported once)."""
+        if change.kind is not ChangeKind.BUFFER or change.text is None:
+            return True
+        return self._buffer_limit.allows(path, change.text, folder.selector.max_file_size)
+
+    def _apply_one(
+        self, folder: Folder, path: Path, change: PathChange, buffers: dict[Path, str]
+    ) -> bool:
+        """Apply one file's change; False if the disk refused it (the folder then waits
+        for a retry of its writes)."""
+        engine = folder.engine
+        if engine is None:
+            return True
+        try:
+            _apply_one(engine, path, change, buffers)
+        except (QuiverError, OSError) as error:
+            refused = refused_write(error)
+            if refused is None:
+                raise
+            self._retries.refused(folder, refused)
+            return False
+        return True
+
+    def _changed(self) -> None:
+        """Changes were applied without a commit: schedule the flush."""
+        with self._lock:
+            now = time.monotonic()
+            if self._unflushed_since is None:
+                self._unflushed_since = now
+            self._flush_at = min(now + FLUSH_IDLE_S, self._unflushed_since + FLUSH_MAX_DELAY_S)
+            self._lock.notify_all()
+        self._listener.status_changed(state_changed=False)
 
     def _flush(self) -> None:
+        try:
+            self._flush_folders()
+        finally:
+            # Edits pause (or 30 s went by): what their updates freed goes back to the system.
+            release_free_memory()
+
+    def _flush_folders(self) -> None:
         for folder in self._folders.snapshot():
             engine = folder.engine
             if engine is None:
                 continue
             try:
                 engine.flush()
-            except QuiverError as error:
-                log.error("Could not commit the index of %s: %s", engine.root, error)
+            except (QuiverError, OSError) as error:
+                if (refused := refused_write(error)) is not None:
+                    self._retries.refused(folder, refused)
+                elif isinstance(error, QuiverError):
+                    log.error("Could not commit the index of %s: %s", engine.root, error)
+                else:
+                    raise
 
 
 def _touches_ignore_files(changes: dict[Path, PathChange]) -> bool:
@@ -198,9 +266,17 @@ def _sort_by_selector(
     return unselected, new, dropped
 
 
+def _size(change: PathChange) -> int:
+    """How much a change may cost to apply, roughly: a buffer's length, else nothing
+    known (a file on disk is read by the update itself)."""
+    return len(change.text) if change.text is not None else 0
+
+
 def _apply_one(
     engine: VectorSearchEngine, path: Path, change: PathChange, buffers: dict[Path, str]
 ) -> None:
+    """Apply one change to ``engine``; a write the disk refused propagates (as
+    ``IndexWriteError``, or an ``OSError`` of a full disk), other failures are logged."""
     try:
         if change.kind is ChangeKind.DELETED:
             engine.remove_file(path, durable=False)
@@ -209,5 +285,7 @@ def _apply_one(
                 engine.update_file(path, change.text, durable=False)
         elif path not in buffers:  # an unsaved buffer wins over the disk
             engine.update_file(path, durable=False)
-    except QuiverError as error:
+    except (QuiverError, OSError) as error:
+        if refused_write(error) is not None or not isinstance(error, QuiverError):
+            raise
         log.warning("Could not update %s: %s", path, error)

@@ -2,12 +2,15 @@
 
 ``FolderSet`` holds them by root (multi-root workspaces; folders may nest)
 and finds the ones a path or a query needs, waiting a bounded time for a
-folder that is still opening. Opening and indexing them is
-``quiver.workspace.indexing``'s job.
+folder of the session's start that is still opening (a folder added later
+answers once it is open: its opening may queue behind long work). Opening
+and indexing them is ``quiver.workspace.indexing``'s job; ``folder_problem``
+says why a root cannot be indexed at all.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from quiver.errors import QuiverError
 from quiver.parse.selection import FileSelector
 from quiver.workspace.options import WorkspaceOptions
 
-__all__ = ["OPEN_WAIT_S", "Folder", "FolderSet", "selector_for"]
+__all__ = ["OPEN_WAIT_S", "Folder", "FolderSet", "folder_problem", "selector_for"]
 
 #: How long a query waits for a folder's index to open before answering without it.
 OPEN_WAIT_S = 10.0
@@ -30,6 +33,39 @@ def selector_for(root: Path, options: WorkspaceOptions) -> FileSelector:
     return FileSelector(root, excludes=options.exclude, max_file_size=options.max_file_size)
 
 
+def folder_problem(root: Path) -> QuiverError | None:
+    """Why ``root`` cannot be indexed (missing, a file, unreadable), or None if it can.
+
+    Costs a ``stat`` and an ``access`` check; call it off the event loop (a
+    vanished network mount may make them slow).
+    """
+    again = "then run Quiver: Reindex (`quiver/reindex`)"
+    try:
+        is_directory = root.is_dir()
+        exists = is_directory or root.exists()
+    except OSError as error:  # a dead mount, a loop of links
+        return QuiverError(
+            f"The workspace folder {root} cannot be read: {error.strerror or error}.",
+            f"Check that its disk is mounted, {again}; or remove it from the workspace.",
+        )
+    if not exists:
+        return QuiverError(
+            f"The workspace folder {root} does not exist (moved, deleted or not mounted).",
+            f"Remove it from the workspace, or put it back and {again}.",
+        )
+    if not is_directory:
+        return QuiverError(
+            f"The workspace folder {root} is a file, not a folder.",
+            "Open the folder that holds it as a workspace folder instead.",
+        )
+    if not os.access(root, os.R_OK | os.X_OK):
+        return QuiverError(
+            f"The workspace folder {root} cannot be read: permission denied.",
+            f"Give this user read access to it, {again}; or remove it from the workspace.",
+        )
+    return None
+
+
 @dataclass(slots=True)
 class Folder:
     """One workspace folder and its engine (None until opened, or after a failure)."""
@@ -37,8 +73,12 @@ class Folder:
     root: Path
     #: Which files under ``root`` its index holds (rebuilt when the options change).
     selector: FileSelector
+    #: Whether queries wait (bounded) for it to open: the folders of the session's start,
+    #: whose opening is the writer's first job. A folder added later answers once open.
+    awaited: bool = True
     engine: VectorSearchEngine | None = None
     opened: threading.Event = field(default_factory=threading.Event)
+    #: What keeps it from being indexed, as shown to the user (ends with a Suggestion).
     error: str | None = None
     indexing: bool = False
     indexed_once: bool = False
@@ -117,22 +157,21 @@ class FolderSet:
         folder = self.innermost(path)
         if folder is None:
             return None
-        if wait:
+        if wait and folder.awaited:
             folder.opened.wait(OPEN_WAIT_S)
         return folder.engine
 
     def engines(self, *, required: bool = False) -> list[VectorSearchEngine]:
-        """The open engines, waiting (bounded) for folders still opening. ``required``:
-        raise ``QuiverError`` (saying why) when there is none."""
+        """The open engines, waiting (bounded) for the session's first folders still
+        opening. ``required``: when none is open, wait (bounded) for the folders added
+        since too, then raise ``QuiverError`` (saying why) if there is still none."""
         folders = self.snapshot()
-        engines = []
         deadline = time.monotonic() + OPEN_WAIT_S
-        for folder in folders:
-            folder.opened.wait(max(0.0, deadline - time.monotonic()))
-            if folder.engine is not None:
-                engines.append(folder.engine)
+        engines = self._opened(folders, deadline, awaited_only=True)
         if required and not engines:
-            problems = "; ".join(f.error for f in folders if f.error)
+            engines = self._opened(folders, deadline, awaited_only=False)
+        if required and not engines:
+            problems = "; ".join(f.error.partition("\n")[0] for f in folders if f.error)
             if not folders:
                 raise QuiverError(
                     "There is no workspace folder to search.",
@@ -142,4 +181,16 @@ class FolderSet:
                 f"No workspace index is available{': ' + problems if problems else ''}.",
                 "See the server's log; `quiver/reindex` with rebuild: true starts afresh.",
             )
+        return engines
+
+    @staticmethod
+    def _opened(
+        folders: list[Folder], deadline: float, *, awaited_only: bool
+    ) -> list[VectorSearchEngine]:
+        engines = []
+        for folder in folders:
+            if folder.awaited or not awaited_only:
+                folder.opened.wait(max(0.0, deadline - time.monotonic()))
+            if folder.engine is not None:
+                engines.append(folder.engine)
         return engines

@@ -14,12 +14,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from quiver.api import IndexProgress
+from quiver.embed.embedder import Embedder
 from quiver.engine import EngineOptions, VectorSearchEngine
+from quiver.engine.durability import has_room, refused_write_error
 from quiver.errors import QuiverError
-from quiver.workspace.changes import DocumentBuffers
-from quiver.workspace.folders import Folder, FolderSet, selector_for
+from quiver.workspace.changes import ChangeKind, DocumentBuffers, PathChange
+from quiver.workspace.folders import Folder, FolderSet, folder_problem, selector_for
+from quiver.workspace.large_files import BufferLimit, LargeUpdates
 from quiver.workspace.model_loading import WARM_CHECK_DELAY_S, ModelLoader
 from quiver.workspace.options import WorkspaceOptions
+from quiver.workspace.recovery import WriteRetries, refused_write
 from quiver.workspace.status import SessionListener
 from quiver.workspace.watcher import FolderWatcher
 
@@ -34,6 +38,10 @@ class FolderIndexer:
     ``options`` returns the session's current options. ``on_opened`` runs after
     each round of opening (a folder may turn out to be read from another
     process's writes). Folders this session only reads are left to their writer.
+    A folder that cannot be indexed is reported and skipped; writes the disk
+    refuses go to ``retries``; buffers over the size limit are left out
+    (``buffer_limit``) and large ones embedded a chunk per job (``large``). The
+    engines get their model from ``embedder_factory``.
     """
 
     def __init__(
@@ -48,6 +56,10 @@ class FolderIndexer:
         options: Callable[[], WorkspaceOptions],
         first_answer: threading.Event,
         on_opened: Callable[[], None],
+        retries: WriteRetries,
+        buffer_limit: BufferLimit,
+        large: LargeUpdates,
+        embedder_factory: Callable[[], Embedder],
     ) -> None:
         self._folders = folders
         self._lock = lock
@@ -58,6 +70,10 @@ class FolderIndexer:
         self._options = options
         self._first_answer = first_answer
         self._on_opened = on_opened
+        self._retries = retries
+        self._buffer_limit = buffer_limit
+        self._large = large
+        self._embedder_factory = embedder_factory
         #: Set to stop a walk between its batches (the session is closing).
         self.cancel = threading.Event()
         self._busy = 0  # walks in progress
@@ -70,7 +86,8 @@ class FolderIndexer:
 
     def open(self, roots: Sequence[Path]) -> None:
         """Open the engine of each folder (its selector rebuilt from the current options),
-        reporting a folder that cannot be opened; watch the ones this session writes."""
+        reporting a folder that cannot be indexed (and skipping it: the others open and
+        answer as usual); watch the ones this session writes."""
         options = self._options()
         for root in roots:
             folder = self._folders.get(root)
@@ -78,58 +95,110 @@ class FolderIndexer:
                 continue
             folder.selector = selector_for(root, options)
             try:
-                started = time.perf_counter()
-                folder.engine = VectorSearchEngine(
-                    root,
-                    embedder_factory=self._models.embedder,
-                    options=_engine_options(options),
-                    selector=folder.selector,
-                )
-                folder.error = None
-                status = folder.engine.status()
-                log.info(
-                    "Opened the index of %s (%s files, %s symbols) in %.2f s%s",
-                    root,
-                    f"{status.files:,}",
-                    f"{status.symbols:,}",
-                    time.perf_counter() - started,
-                    ""
-                    if status.role == "writer"
-                    else f"; process {status.writer_pid or '?'} writes it, this one follows",
-                )
-            except QuiverError as error:
-                folder.error = error.message
-                log.error("Cannot open the index of %s: %s", root, error)
-                self._listener.show_message("error", f"Quiver cannot index {root}: {error}")
-            except OSError as error:
-                folder.error = str(error)
-                log.error("Cannot open the index of %s: %s", root, error)
-                self._listener.show_message("error", f"Quiver cannot index {root}: {error}")
+                self._open_one(folder, options)
             finally:
                 folder.opened.set()
-            if folder.has_role("writer") and options.watch:
-                self._watcher.watch(root, folder.selector)
         self._on_opened()
         self._listener.status_changed(state_changed=True)
 
-    def index(self, roots: Sequence[Path], title: str = "Indexing") -> None:
+    def _open_one(self, folder: Folder, options: WorkspaceOptions) -> None:
+        root = folder.root
+        problem = folder_problem(root)
+        if problem is not None:  # nothing to index, and no cache made for it
+            self._cannot_index(folder, problem)
+            return
+        started = time.perf_counter()
+        try:
+            folder.engine = VectorSearchEngine(
+                root,
+                embedder_factory=self._embedder_factory,
+                options=_engine_options(options),
+                selector=folder.selector,
+            )
+        except Exception as error:  # one folder's failure must not keep the others closed
+            if (refused := refused_write(error)) is not None:
+                self._retries.refused(folder, refused)
+            elif isinstance(error, QuiverError):
+                self._cannot_index(folder, error)
+            else:
+                log.exception("Opening the index of %s failed", root)
+                self._cannot_index(folder, _unexpected(f"open the index of {root}", error))
+            return
+        if not self._retries.pending(root):
+            folder.error = None
+        status = folder.engine.status()
+        log.info(
+            "Opened the index of %s (%s files, %s symbols) in %.2f s%s",
+            root,
+            f"{status.files:,}",
+            f"{status.symbols:,}",
+            time.perf_counter() - started,
+            ""
+            if status.role == "writer"
+            else f"; process {status.writer_pid or '?'} writes it, this one follows",
+        )
+        if folder.has_role("writer") and options.watch:
+            self._watcher.watch(root, folder.selector)
+
+    def _cannot_index(self, folder: Folder, error: QuiverError) -> None:
+        """The folder cannot be indexed now: its part of the status says why, and the
+        user is told once (not again while the reason stays the same)."""
+        text = str(error)
+        folder.indexed_once = True  # settled, if not well: the status says "error", not "starting"
+        if folder.error == text:
+            return
+        folder.error = text
+        log.error("Cannot index %s: %s", folder.root, error)
+        self._listener.show_message("error", f"Quiver cannot index {folder.root}: {error}")
+        self._listener.status_changed(state_changed=True)
+
+    def recover(self, roots: Sequence[Path]) -> None:
+        """Retry folders whose writes the disk refused (or that could not be opened): open
+        those without an engine, re-check them all (which takes in every change a refusal
+        dropped), then commit. A folder counts as recovered once a write succeeded."""
+        closed = [root for root in roots if (f := self._folders.get(root)) and f.engine is None]
+        if closed:
+            self.open(closed)
+        for folder in self.index(roots, title="Updating the index"):
+            if not self._retries.pending(folder.root) or folder.engine is None:
+                continue
+            try:
+                wrote = folder.engine.flush()
+            except (QuiverError, OSError) as error:
+                self._index_failed(folder, error)
+                continue
+            if not wrote and not has_room(folder.engine.cache_dir, probe=True):
+                # Nothing needed writing, and the disk still refuses a probe: not yet.
+                self._retries.refused(
+                    folder,
+                    refused_write_error(
+                        folder.engine.cache_dir, "save the index", "the disk is full"
+                    ),
+                )
+                continue
+            self._retries.recovered(folder)
+
+    def index(self, roots: Sequence[Path], title: str = "Indexing") -> list[Folder]:
         """index_tree each folder in turn, with progress; dirty buffers re-applied after.
-        Folders this session only reads are left to their writer."""
+        Folders this session only reads are left to their writer; a folder that is no
+        longer there is reported and skipped (its index is kept for when it is back).
+        Returns the folders whose walk succeeded."""
         folders = []
         for root in roots:
             folder = self._folders.get(root)
-            if folder is None or folder.engine is None:
+            if folder is None:
                 continue
-            if folder.engine.role == "reader":
+            if folder.engine is None or folder.engine.role == "reader":
                 folder.indexed_once = True
                 continue
+            if (problem := folder_problem(root)) is not None:
+                self._cannot_index(folder, problem)
+                continue
             folders.append(folder)
+        succeeded: list[Folder] = []
         if not folders:
-            for root in roots:
-                if (folder := self._folders.get(root)) is not None:
-                    folder.indexed_once = True
             self._listener.status_changed(state_changed=True)
-            return
+            return succeeded
         with self._lock:
             self._busy += 1
         self._listener.progress_begin(title, "Checking files")
@@ -151,17 +220,18 @@ class FolderIndexer:
                     )
                     files += report.files_seen
                     symbols += report.symbols_total
-                    folder.error = None
-                except QuiverError as error:
-                    folder.error = error.message
-                    log.error("Indexing %s failed: %s", folder.root, error)
-                    self._listener.show_message("error", f"Quiver: indexing failed: {error}")
+                    succeeded.append(folder)
+                    if not self._retries.pending(folder.root):  # else once it has written
+                        folder.error = None
+                except (QuiverError, OSError) as error:
+                    self._index_failed(folder, error)
                 finally:
                     folder.indexing = False
                     folder.indexed_once = True
                     # The walk re-read the ignore files: so will the selector, when next asked.
                     folder.selector.forget_ignore_rules()
-                self._reapply_buffers(folder)
+                if succeeded and succeeded[-1] is folder:
+                    self._reapply_buffers(folder)
                 if self.cancel.is_set():
                     stopped = True
                     break
@@ -171,6 +241,17 @@ class FolderIndexer:
             done = "Stopped" if stopped else f"Indexed {files:,} files, {symbols:,} symbols"
             self._listener.progress_end(done)
             self._listener.status_changed(state_changed=True)
+        return succeeded
+
+    def _index_failed(self, folder: Folder, error: QuiverError | OSError) -> None:
+        if (refused := refused_write(error)) is not None:
+            self._retries.refused(folder, refused)
+        elif isinstance(error, QuiverError):
+            folder.error = str(error)
+            log.error("Indexing %s failed: %s", folder.root, error)
+            self._listener.show_message("error", f"Quiver: indexing failed: {error}")
+        else:
+            raise error
 
     def check(self, roots: Sequence[Path]) -> None:
         """The first index run: on a warm cache, after the first answer (or a second), as is
@@ -209,7 +290,10 @@ class FolderIndexer:
             try:
                 engine.rebuild_cache()  # under this process's writer lock
                 rebuilt.append(root)
-            except QuiverError as error:
+            except (QuiverError, OSError) as error:
+                if folder is not None and (refused := refused_write(error)) is not None:
+                    self._retries.refused(folder, refused)
+                    continue
                 log.warning("Cannot rebuild the index of %s: %s", root, error)
                 self._listener.show_message("warning", f"Quiver: {error}")
         self.index(rebuilt, title="Rebuilding the index")
@@ -241,17 +325,33 @@ class FolderIndexer:
         return report
 
     def _reapply_buffers(self, folder: Folder) -> None:
-        """After a walk re-read files from disk, put the unsaved buffers back."""
+        """After a walk re-read files from disk, put the unsaved buffers back (those over
+        the size limit left out, large ones embedded a chunk per job)."""
         engine = folder.engine
         buffers = [(p, t) for p, t in self._buffers.snapshot().items() if folder.contains(p)]
         if engine is None:
             return
         for path, text in buffers:
-            if engine.is_indexed(path):
-                try:
-                    engine.update_file(path, text, durable=False)
-                except QuiverError as error:
-                    log.warning("Could not update %s: %s", path, error)
+            if not engine.is_indexed(path):
+                continue
+            if not self._buffer_limit.allows(path, text, folder.selector.max_file_size):
+                continue
+            if self._large.take(folder, engine, path, PathChange(ChangeKind.BUFFER, text)):
+                continue
+            try:
+                engine.update_file(path, text, durable=False)
+            except QuiverError as error:
+                if (refused := refused_write(error)) is not None:
+                    self._retries.refused(folder, refused)
+                    return
+                log.warning("Could not update %s: %s", path, error)
+
+
+def _unexpected(action: str, error: Exception) -> QuiverError:
+    return QuiverError(
+        f"Could not {action}: {error}.",
+        "See the server's log; Quiver: Reindex (`quiver/reindex`) tries again.",
+    )
 
 
 def _engine_options(options: WorkspaceOptions) -> EngineOptions:

@@ -27,7 +27,7 @@ class Job:
     """One unit of the writer thread's work."""
 
     label: str
-    run: Callable[[], None]
+    run: Callable[[], object]
 
 
 #: Asked under the condition's lock when no job is queued: a job that is due now, the
@@ -71,7 +71,7 @@ class JobQueue:
         """Start the thread (once)."""
         self._thread.start()
 
-    def submit(self, label: str, run: Callable[[], None]) -> None:
+    def submit(self, label: str, run: Callable[[], object]) -> None:
         """Queue work for the writer thread. Caller holds the lock or not (re-entrant)."""
         with self._lock:
             self._jobs.append(Job(label, run))

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from quiver.embed.embedder import Embedder
 from quiver.engine import VectorSearchEngine, model_key
+from quiver.workspace.large_files import StagingEmbedder
 
 __all__ = ["WARM_CHECK_DELAY_S", "ModelLoader"]
 
@@ -40,19 +41,20 @@ class ModelLoader:
     ) -> None:
         self._factory = embedder_factory or _load_default_embedder
         self._first_answer = first_answer
-        self._embedder: Embedder | None = None
+        self._embedder: StagingEmbedder | None = None
         self._embedder_lock = threading.Lock()  # one load at a time
         self._lock = threading.Lock()  # the background thread, the failure, closing
         self._thread: threading.Thread | None = None
         self._failed = False
         self._closed = False
 
-    def embedder(self) -> Embedder:
+    def embedder(self) -> StagingEmbedder:
         """The model, loaded on first use (on the caller's thread) and shared by every
-        folder's engine: this is the engines' ``embedder_factory``."""
+        folder's engine: this is the engines' ``embedder_factory``. It answers texts
+        embedded ahead of a large update from those (``quiver.workspace.large_files``)."""
         with self._embedder_lock:
             if self._embedder is None:
-                self._embedder = self._factory()
+                self._embedder = StagingEmbedder(self._factory())
             return self._embedder
 
     def ready(self) -> bool:

@@ -41,9 +41,11 @@ from quiver.workspace.folders import Folder, FolderSet, selector_for
 from quiver.workspace.following import ReaderFollower
 from quiver.workspace.indexing import FolderIndexer
 from quiver.workspace.jobs import Job, JobQueue
+from quiver.workspace.large_files import BufferLimit, LargeUpdates
 from quiver.workspace.model_loading import ModelLoader
 from quiver.workspace.options import WorkspaceOptions
 from quiver.workspace.queries import WorkspaceQueries
+from quiver.workspace.recovery import WriteRetries
 from quiver.workspace.status import SessionListener, SessionStatus, summarize
 from quiver.workspace.watcher import FolderWatcher
 
@@ -86,6 +88,19 @@ class WorkspaceSession:
         self._follower = ReaderFollower(
             self._folders, lock=self._lock, listener=listener, take_over=self._take_over
         )
+        self._retries = WriteRetries(
+            self._folders,
+            lock=self._lock,
+            listener=listener,
+            recover=self._recover,
+        )
+        self._buffer_limit = BufferLimit(listener)
+        self._large = LargeUpdates(
+            self._folders,
+            lock=self._lock,
+            staging=self._models.embedder,
+            apply=self._apply_staged,
+        )
         self._indexer = FolderIndexer(
             self._folders,
             lock=self._lock,
@@ -96,6 +111,10 @@ class WorkspaceSession:
             options=lambda: self._options,
             first_answer=first_answer,
             on_opened=self._follower.schedule,
+            retries=self._retries,
+            buffer_limit=self._buffer_limit,
+            large=self._large,
+            embedder_factory=self._models.embedder,
         )
         self._applier = ChangeApplier(
             self._folders,
@@ -103,15 +122,21 @@ class WorkspaceSession:
             indexer=self._indexer,
             buffers=self._buffers,
             listener=listener,
+            retries=self._retries,
+            buffer_limit=self._buffer_limit,
+            large=self._large,
         )
         self._queries = WorkspaceQueries(
             self._folders, models=self._models, first_answer=first_answer
         )
         # When no job is queued the writer looks, in this order, for a change batch, a
-        # flush and a follow tick that are due.
+        # flush, a follow tick and a retry of refused writes that are due, and only then
+        # embeds the next chunk of a large update: small changes never wait behind one.
         self._jobs.add_timed_source(self._applier.changes_due)
         self._jobs.add_timed_source(self._applier.flush_due)
         self._jobs.add_timed_source(self._follower.due)
+        self._jobs.add_timed_source(self._retries.due)
+        self._jobs.add_timed_source(self._large.due)
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -178,10 +203,13 @@ class WorkspaceSession:
                 self._watcher.stop()
 
     def add_folder(self, root: Path) -> None:
-        """Open and index another workspace folder in the background."""
+        """Open and index another workspace folder in the background. Queries do not wait
+        for it (its opening may queue behind long work): it answers once open. One that
+        cannot be indexed (missing, a file, unreadable) is reported and skipped."""
         resolved = root.resolve()
+        folder = Folder(resolved, selector_for(resolved, self._options), awaited=False)
         with self._lock:
-            if not self._folders.add(Folder(resolved, selector_for(resolved, self._options))):
+            if not self._folders.add(folder):
                 return
             if self._started:
                 self._jobs.submit(f"open {resolved}", lambda: self._indexer.open([resolved]))
@@ -193,6 +221,8 @@ class WorkspaceSession:
         folder = self._folders.pop(resolved)
         if folder is None:
             return
+        self._retries.forget(resolved)
+        self._large.forget(resolved)
         self._watcher.unwatch(resolved)
         self._jobs.submit(f"close {resolved}", lambda: self._indexer.close_engine(folder))
         self._listener.status_changed(state_changed=False)
@@ -219,7 +249,8 @@ class WorkspaceSession:
             if rebuild:
                 self._jobs.submit("rebuild", lambda: self._indexer.rebuild(roots))
             else:
-                self._jobs.submit("reindex", lambda: self._indexer.index(roots))
+                # Folders that could not be opened (or saved) are tried again too.
+                self._jobs.submit("reindex", lambda: self._indexer.recover(roots))
             return True
 
     # -- file events -----------------------------------------------------------------
@@ -361,6 +392,14 @@ class WorkspaceSession:
                 if (folder := self._folders.get(root)) is not None:
                     self._watcher.watch(root, folder.selector)
         self._indexer.index(roots, title="Updating the index")
+
+    def _recover(self, roots: list[Path]) -> None:
+        """Retry folders whose writes the disk refused (``WriteRetries``)."""
+        self._indexer.recover(roots)
+
+    def _apply_staged(self, folder: Folder, path: Path, change: PathChange) -> None:
+        """Apply a large update once its vectors are ready (``LargeUpdates``)."""
+        self._applier.apply_staged(folder, path, change)
 
     def _report_failure(self, job: Job, error: Exception) -> None:
         self._listener.show_message("error", f"Quiver: {job.label} failed: {error}")
