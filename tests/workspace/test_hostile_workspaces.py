@@ -31,7 +31,7 @@ def test_a_folder_whose_cache_directory_is_a_file_is_reported_and_skipped(
     good = copy_polyglot(tmp_path, "good")
     blocked = copy_polyglot(tmp_path, "blocked")
     cache = cache_dir_for(blocked, tmp_path / "cache")
-    cache.parent.mkdir(parents=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text("a file where the index directory should be")
     listener = RecordingListener()
     session = start_session([good, blocked], tmp_path / "cache", listener, watch=False)

@@ -299,6 +299,8 @@ def _existing_index(root: Path, cache_root: Path | None) -> Path | None:
 
     base = cache_root if cache_root is not None else default_cache_root()
     directory = base / workspace_key(root.resolve())
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        return directory  # something in the way: opening it says what, with a Suggestion
     if not directory.is_dir():
         return None
     if Catalog.stamp(directory / "catalog") is None and WriterLock(directory).holder_pid() is None:
