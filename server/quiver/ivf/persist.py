@@ -278,12 +278,16 @@ class IndexFiles:
         if self._closed:
             return
         self._closed = True
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        log, self._log = self._log, None
+        try:
+            if log is not None:
+                log.close()  # may raise: its last flush can meet a full disk
+        finally:
+            # The lock goes whatever the log did, or no handle in this process (the
+            # re-open after a refused write) could ever take the index again.
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
 
 Opened = tuple[IndexFiles, IndexState, IndexSettings]
